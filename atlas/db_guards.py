@@ -1,0 +1,110 @@
+"""Database guards that keep every link inside one workspace.
+
+For each foreign key from a workspace-scoped row to another workspace-scoped row, and for each
+many-to-many table between two scoped models, a trigger refuses an INSERT or UPDATE that would link
+rows of different workspaces. The guards are derived from the models, so a new model or link is
+covered without writing anything; they are (re)installed after every `migrate` (post_migrate)."""
+
+from django.apps import apps
+from django.db import connections
+from django.db.models import ForeignKey, ManyToManyField, Model
+
+from atlas.models import WorkspaceScoped
+
+PROJECT_APPS = ("atlas", "journeys", "opportunities", "okrs", "metrics")
+
+
+def _is_scoped(model: type[Model]) -> bool:
+    return issubclass(model, WorkspaceScoped)
+
+
+def workspace_links() -> list[tuple[str, str, str, str, str]]:
+    """(guard name, table, left expression, right expression, condition column) for every link.
+
+    Each expression yields a workspace id from NEW; the trigger refuses the row when both are set and differ."""
+    links = []
+    for model in apps.get_models():
+        if model._meta.app_label not in PROJECT_APPS or not _is_scoped(model):
+            continue
+        table = model._meta.db_table
+        for field in model._meta.local_fields:
+            if not isinstance(field, ForeignKey) or not _is_scoped(field.related_model):
+                continue
+            target = field.related_model._meta.db_table
+            links.append(
+                (
+                    f"{table}__{field.column}",
+                    table,
+                    "NEW.workspace_id",
+                    f"(SELECT workspace_id FROM {target} WHERE id = NEW.{field.column})",
+                    field.column,
+                )
+            )
+        for field in model._meta.local_many_to_many:
+            if not isinstance(field, ManyToManyField) or not _is_scoped(field.related_model):
+                continue
+            through = field.remote_field.through
+            if not through._meta.auto_created:
+                continue
+            m2m_table = through._meta.db_table
+            source_col = field.m2m_column_name()
+            target_col = field.m2m_reverse_name()
+            links.append(
+                (
+                    f"{m2m_table}__link",
+                    m2m_table,
+                    f"(SELECT workspace_id FROM {table} WHERE id = NEW.{source_col})",
+                    f"(SELECT workspace_id FROM {field.related_model._meta.db_table} WHERE id = NEW.{target_col})",
+                    target_col,
+                )
+            )
+    return links
+
+
+def _trigger_name(name: str) -> str:
+    # PostgreSQL truncates identifiers at 63 bytes; keep names unique and short.
+    import hashlib
+
+    return "ws_guard_" + hashlib.sha1(name.encode()).hexdigest()[:16]
+
+
+def install_guards(using: str = "default") -> int:
+    connection = connections[using]
+    links = workspace_links()
+    with connection.cursor() as cursor:
+        if connection.vendor == "postgresql":
+            for name, table, left, right, column in links:
+                trigger = _trigger_name(name)
+                cursor.execute(
+                    f"""
+                    CREATE OR REPLACE FUNCTION {trigger}() RETURNS trigger AS $$
+                    BEGIN
+                        IF NEW.{column} IS NOT NULL AND {left} IS DISTINCT FROM {right} THEN
+                            RAISE EXCEPTION 'cross-workspace link refused on {table}.{column}'
+                                USING ERRCODE = 'integrity_constraint_violation';
+                        END IF;
+                        RETURN NEW;
+                    END;
+                    $$ LANGUAGE plpgsql;
+                    DROP TRIGGER IF EXISTS {trigger} ON {table};
+                    CREATE TRIGGER {trigger} BEFORE INSERT OR UPDATE ON {table}
+                        FOR EACH ROW EXECUTE FUNCTION {trigger}();
+                    """
+                )
+        elif connection.vendor == "sqlite":
+            for name, table, left, right, column in links:
+                trigger = _trigger_name(name)
+                for event in ("INSERT", "UPDATE"):
+                    cursor.execute(f"DROP TRIGGER IF EXISTS {trigger}_{event.lower()}")
+                    cursor.execute(
+                        f"""
+                        CREATE TRIGGER {trigger}_{event.lower()} BEFORE {event} ON {table}
+                        WHEN NEW.{column} IS NOT NULL AND {left} IS NOT {right}
+                        BEGIN
+                            SELECT RAISE(ABORT, 'cross-workspace link refused on {table}.{column}');
+                        END
+                        """
+                    )
+        else:  # pragma: no cover - only PostgreSQL and SQLite are supported
+            raise NotImplementedError(connection.vendor)
+    return len(links)

@@ -1,0 +1,14 @@
+from django.contrib import admin
+from django.urls import include, path
+
+from atlas import views
+
+urlpatterns = [
+    path("", views.home, name="home"),
+    path("healthz", views.healthz, name="healthz"),
+    path("admin/", admin.site.urls),
+    path("accounts/", include("atlas.accounts.urls")),
+    path("", include("atlas.workspaces.urls")),
+    path("api/v1/", include("atlas.api.urls")),
+    path("w/<slug:slug>/", include("journeys.urls")),
+]

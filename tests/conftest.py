@@ -1,0 +1,67 @@
+"""Shared fixtures: workspace A with an owner, an admin, an editor and a viewer; workspace B with its
+own owner (the outsider, from A's point of view)."""
+
+import pytest
+
+from atlas.models import Membership, Role, User, Workspace
+
+PASSWORD = "correct-horse-battery-staple"
+
+
+@pytest.fixture(autouse=True)
+def _plain_http(settings):
+    """Tests talk plain HTTP to the test server; production settings redirect to HTTPS."""
+    settings.SECURE_SSL_REDIRECT = False
+
+
+def make_member(workspace: Workspace, email: str, role: str, name: str = "") -> Membership:
+    user = User.objects.create_user(
+        email=email, password=PASSWORD, full_name=name or email.split("@")[0].title()
+    )
+    return Membership.objects.create(workspace=workspace, user=user, role=role)
+
+
+@pytest.fixture
+def workspace(db) -> Workspace:
+    return Workspace.objects.create(name="Acme Bank", slug="acme")
+
+
+@pytest.fixture
+def other_workspace(db) -> Workspace:
+    return Workspace.objects.create(name="Rival Bank", slug="rival")
+
+
+@pytest.fixture
+def owner(workspace) -> Membership:
+    return make_member(workspace, "owner@acme.test", Role.OWNER, "Olivia Owner")
+
+
+@pytest.fixture
+def admin_member(workspace) -> Membership:
+    return make_member(workspace, "admin@acme.test", Role.ADMIN, "Adam Admin")
+
+
+@pytest.fixture
+def editor(workspace) -> Membership:
+    return make_member(workspace, "editor@acme.test", Role.EDITOR, "Edith Editor")
+
+
+@pytest.fixture
+def viewer(workspace) -> Membership:
+    return make_member(workspace, "viewer@acme.test", Role.VIEWER, "Victor Viewer")
+
+
+@pytest.fixture
+def outsider(other_workspace) -> Membership:
+    return make_member(other_workspace, "owner@rival.test", Role.OWNER, "Oscar Outsider")
+
+
+@pytest.fixture
+def client_for(client):
+    """client_for(membership) → the test client logged in as that member."""
+
+    def login(membership: Membership):
+        client.force_login(membership.user)
+        return client
+
+    return login
