@@ -131,6 +131,17 @@ class Journey(WorkspaceScoped):
     def __str__(self) -> str:
         return self.name
 
+    @property
+    def is_to_be(self) -> bool:
+        return self.kind == self.Kind.TO_BE
+
+    @property
+    def insight_coverage(self) -> int | None:
+        """Share of steps with at least one pinned insight, in percent (needs the health annotations)."""
+        if not getattr(self, "step_count", 0):
+            return None
+        return round(100 * self.steps_with_insights / self.step_count)
+
 
 class Phase(WorkspaceScoped):
     """A group of consecutive steps on the map (a column header band)."""
