@@ -9,9 +9,14 @@ PASSWORD = "correct-horse-battery-staple"
 
 
 @pytest.fixture(autouse=True)
-def _plain_http(settings):
-    """Tests talk plain HTTP to the test server; production settings redirect to HTTPS."""
+def _test_server_settings(settings):
+    """Tests talk plain HTTP to the test server (production redirects to HTTPS) and serve static
+    files without a collectstatic manifest."""
     settings.SECURE_SSL_REDIRECT = False
+    settings.STORAGES = {
+        **settings.STORAGES,
+        "staticfiles": {"BACKEND": "django.contrib.staticfiles.storage.StaticFilesStorage"},
+    }
 
 
 def make_member(workspace: Workspace, email: str, role: str, name: str = "") -> Membership:
