@@ -96,7 +96,7 @@ def build_world(workspace: Workspace, owner: Membership, marker: str) -> World:
         )
     )
     w.add(StepEmotion.objects.create(**ws, step=step, persona=persona, score=1, note=f"{m} emotion"))
-    touchpoint = w.add(Touchpoint.objects.create(**ws, step=step, name=f"{m} touchpoint"))
+    w.add(Touchpoint.objects.create(**ws, step=step, name=f"{m} touchpoint"))
     insight = w.add(Insight.objects.create(**ws, title=f"{m} insight", description=f"{m} quote", reach=10))
     insight.steps.add(step)
     insight.personas.add(persona)
