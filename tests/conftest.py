@@ -10,9 +10,11 @@ PASSWORD = "correct-horse-battery-staple"
 
 @pytest.fixture(autouse=True)
 def _test_server_settings(settings):
-    """Tests talk plain HTTP to the test server (production redirects to HTTPS) and serve static
-    files without a collectstatic manifest."""
+    """Tests talk plain HTTP to the test server (production redirects to HTTPS), serve static
+    files without a collectstatic manifest and hash passwords quickly."""
     settings.SECURE_SSL_REDIRECT = False
+    # Argon2 is deliberately slow; tests hash hundreds of passwords.
+    settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
     settings.STORAGES = {
         **settings.STORAGES,
         "staticfiles": {"BACKEND": "django.contrib.staticfiles.storage.StaticFilesStorage"},
