@@ -129,6 +129,9 @@ class ComputedScoreInput(WorkspaceScoped):
     )
     constant = models.FloatField(null=True, blank=True)
     weight = models.FloatField(default=1)
+    normalise = models.BooleanField(
+        default=False, help_text="Scale a criterion to 0..1 over its min..max before combining it."
+    )
 
     class Meta:
         ordering = ["node", "position", "id"]
