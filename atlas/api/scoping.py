@@ -8,14 +8,19 @@ select_related) and the mixin adds the workspace filter; overriding `get_queryse
 import time, so a viewset cannot forget the scope by accident."""
 
 import logging
+from contextlib import contextmanager
 
+from django.db import IntegrityError, transaction
+from django.db.models import ProtectedError, RestrictedError
 from django.http import Http404
 from django.utils.functional import cached_property
-from rest_framework import permissions
+from rest_framework import exceptions, permissions, status
 
 from atlas.models import Membership, Role, Workspace
+from atlas.services import activity_record
 
 security_log = logging.getLogger("atlas.security")
+log = logging.getLogger(__name__)
 
 
 class WorkspaceRolePermission(permissions.BasePermission):
@@ -40,10 +45,19 @@ class WorkspaceRolePermission(permissions.BasePermission):
         return allowed
 
 
+class Conflict(exceptions.APIException):
+    status_code = status.HTTP_409_CONFLICT
+    default_detail = "This change conflicts with other data in the workspace."
+    default_code = "conflict"
+
+
 class WorkspaceScopedViewSetMixin:
     read_role = Role.VIEWER
     write_role = Role.EDITOR
     permission_classes = [permissions.IsAuthenticated, WorkspaceRolePermission]
+    # Routers built with use_regex_path=False give `<int:pk>`: a non-numeric id is a plain 404 and the
+    # schema types the parameter as an integer.
+    lookup_value_converter = "int"
 
     def __init_subclass__(cls, **kwargs):
         super().__init_subclass__(**kwargs)
@@ -90,5 +104,60 @@ class WorkspaceScopedViewSetMixin:
             context["membership"] = self.membership
         return context
 
+    # Writes: one transaction with the activity record. A delete refused by PROTECT (a stage that still
+    # has macro journeys…) or a uniqueness race the validators could not see answers 409, never 500.
+
     def perform_create(self, serializer):
-        serializer.save(workspace=self.workspace)
+        with database_refusals_as_conflict(), transaction.atomic():
+            serializer.instance = self.create_object(serializer)
+            self.record_activity("created", serializer.instance)
+
+    def perform_update(self, serializer):
+        before = serializer.to_representation(serializer.instance)
+        with database_refusals_as_conflict(), transaction.atomic():
+            instance = serializer.instance = self.update_object(serializer)
+            # Related-object caches of the instance are stale after the write; DRF clears them only
+            # after perform_update, so clear them now to compare with what was really saved.
+            instance._prefetched_objects_cache = {}
+            after = serializer.to_representation(instance)
+            changed = {
+                name: {"from": before[name], "to": after[name]}
+                for name in serializer.validated_data
+                if name in before and name in after and before[name] != after[name]
+            }
+            if changed:  # a write that changed nothing is not history
+                self.record_activity("updated", instance, changes=changed)
+
+    def perform_destroy(self, instance):
+        with database_refusals_as_conflict(), transaction.atomic():
+            # Recorded first: the target's id is gone once the row is deleted.
+            self.record_activity("deleted", instance)
+            self.destroy_object(instance)
+
+    def create_object(self, serializer):
+        return serializer.save(workspace=self.workspace)
+
+    def update_object(self, serializer):
+        return serializer.save()
+
+    def destroy_object(self, instance) -> None:
+        instance.delete()
+
+    def record_activity(self, verb: str, instance, changes: dict | None = None) -> None:
+        activity_record(
+            workspace=self.workspace, actor=self.request.user, verb=verb, target=instance, changes=changes
+        )
+
+
+@contextmanager
+def database_refusals_as_conflict():
+    """What the database refuses after validation passed becomes a 409 with a reason."""
+    try:
+        yield
+    except (ProtectedError, RestrictedError) as exc:
+        blocking = getattr(exc, "protected_objects", None) or getattr(exc, "restricted_objects", ())
+        names = sorted({str(obj._meta.verbose_name_plural) for obj in blocking})
+        raise Conflict(f"Cannot delete: still used by {', '.join(names) or 'other data'}.") from exc
+    except IntegrityError as exc:
+        log.warning("api write refused by the database: %s", exc)
+        raise Conflict() from exc
