@@ -11,4 +11,5 @@ urlpatterns = [
     path("", include("atlas.workspaces.urls")),
     path("api/v1/", include("atlas.api.urls")),
     path("w/<slug:slug>/", include("journeys.urls")),
+    path("w/<slug:slug>/", include("opportunities.urls")),
 ]
