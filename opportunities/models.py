@@ -288,3 +288,78 @@ class Solution(WorkspaceScoped):
 
     def __str__(self) -> str:
         return self.title
+
+
+class RecomputeState(WorkspaceScoped):
+    """Debounce bookkeeping for the workspace's priority recompute (see opportunities/recompute.py).
+
+    `requested_seq` grows with every change that can move a score; a run records the sequence it
+    covered in `done_seq`. `queued` is true while a task is waiting in the broker and not yet started,
+    so a burst of changes enqueues one task, and a change during a run enqueues exactly one more."""
+
+    requested_seq = models.PositiveBigIntegerField(default=0)
+    done_seq = models.PositiveBigIntegerField(default=0)
+    queued = models.BooleanField(default=False)
+    queued_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(fields=["workspace"], name="recompute_state_one_per_workspace")
+        ]
+
+    def __str__(self) -> str:
+        return f"requested {self.requested_seq}, done {self.done_seq}, queued {self.queued}"
+
+    @property
+    def is_pending(self) -> bool:
+        return self.queued or self.requested_seq > self.done_seq
+
+
+class RecomputeRun(WorkspaceScoped):
+    """One run of the recompute: when, how long, how many opportunities, and how it ended."""
+
+    class Status(models.TextChoices):
+        RUNNING = "running", "Running"
+        SUCCEEDED = "succeeded", "Succeeded"
+        FAILED = "failed", "Failed"
+        INTERRUPTED = "interrupted", "Interrupted (worker lost)"
+
+    class Trigger(models.TextChoices):
+        CHANGE = "change", "A change"
+        MANUAL = "manual", "Requested"
+        NIGHTLY = "nightly", "Nightly"
+
+    trigger = models.CharField(max_length=8, choices=Trigger.choices, default=Trigger.CHANGE)
+    status = models.CharField(max_length=12, choices=Status.choices, default=Status.RUNNING)
+    started_at = models.DateTimeField()
+    finished_at = models.DateTimeField(null=True, blank=True)
+    duration_ms = models.PositiveIntegerField(null=True, blank=True)
+    opportunity_count = models.PositiveIntegerField(null=True, blank=True)
+    covered_seq = models.PositiveBigIntegerField(default=0)
+    error = models.TextField(blank=True)
+
+    class Meta:
+        ordering = ["-started_at", "-id"]
+        indexes = [models.Index(fields=["workspace", "-started_at"], name="recompute_run_recent")]
+
+    def __str__(self) -> str:
+        return f"{self.get_trigger_display()} run {self.started_at:%Y-%m-%d %H:%M:%S} ({self.status})"
+
+
+class ScoreSnapshot(WorkspaceScoped):
+    """An opportunity's priority and rank on a day, written by the nightly run when they changed:
+    the opportunity page's score history."""
+
+    opportunity = models.ForeignKey(Opportunity, on_delete=models.CASCADE, related_name="score_snapshots")
+    date = models.DateField()
+    priority = models.FloatField(null=True)
+    rank = models.PositiveIntegerField(null=True)
+
+    class Meta:
+        ordering = ["opportunity", "-date"]
+        constraints = [
+            models.UniqueConstraint(fields=["opportunity", "date"], name="score_snapshot_once_a_day")
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.date}: {self.priority}"

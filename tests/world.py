@@ -8,6 +8,7 @@ from datetime import date, timedelta
 
 from django.apps import apps
 from django.db.models import Model
+from django.utils import timezone
 
 from atlas.db_guards import PROJECT_APPS
 from atlas.models import (
@@ -43,6 +44,9 @@ from opportunities.models import (
     Criterion,
     CriterionValue,
     Opportunity,
+    RecomputeRun,
+    RecomputeState,
+    ScoreSnapshot,
     ScoringModel,
     Solution,
 )
@@ -120,6 +124,11 @@ def build_world(workspace: Workspace, owner: Membership, marker: str) -> World:
     opportunity.tags.add(tag)
     w.add(CriterionValue.objects.create(**ws, opportunity=opportunity, criterion=criterion, value=3))
     w.add(Solution.objects.create(**ws, opportunity=opportunity, title=f"{m} solution"))
+    w.add(RecomputeState.objects.create(**ws, requested_seq=2, done_seq=1))
+    w.add(RecomputeRun.objects.create(**ws, started_at=timezone.now(), error=f"{m} error"))
+    w.add(
+        ScoreSnapshot.objects.create(**ws, opportunity=opportunity, date=date.today(), priority=42.0, rank=1)
+    )
     today = date.today()
     cycle = w.add(
         OkrCycle.objects.create(
