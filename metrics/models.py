@@ -1,9 +1,9 @@
 """KPIs measured on the atlas and their data points (NPS, CSAT, CES, RATIO, OTHER)."""
 
 from django.db import models
-from django.db.models import Q
+from django.db.models import Count, F, OuterRef, Q, Subquery, Sum
 
-from atlas.models import Membership, Tag, WorkspaceScoped
+from atlas.models import Membership, Tag, WorkspaceQuerySet, WorkspaceScoped
 from journeys.models import Journey, MacroJourney, Step, Touchpoint
 
 
@@ -123,6 +123,39 @@ class Kpi(WorkspaceScoped):
         return self.name
 
 
+SUMMED_FIELDS = (
+    "promoters",
+    "passives",
+    "detractors",
+    "csat_1",
+    "csat_2",
+    "csat_3",
+    "csat_4",
+    "csat_5",
+    "respondents",
+    "numerator",
+    "denominator",
+    "value",
+)
+
+
+class DataPointQuerySet(WorkspaceQuerySet):
+    def latest_sums(self) -> "DataPointQuerySet":
+        """One row per KPI: its latest date and the sums of that date's data points over all
+        dimensions — what metrics.calculations.kpi_value needs. One query for any number of KPIs."""
+        latest_date = DataPoint.objects.filter(kpi=OuterRef("kpi")).order_by("-date").values("date")[:1]
+        return (
+            self.filter(date=Subquery(latest_date))
+            .values("kpi_id", "date")
+            .annotate(
+                **{name: Sum(name) for name in SUMMED_FIELDS},
+                ces_weighted=Sum(F("score") * F("respondents")),
+                value_count=Count("value"),
+            )
+            .order_by("kpi_id")
+        )
+
+
 class DataPoint(WorkspaceScoped):
     """One measurement of a KPI for a date and a set of dimensions (region, persona, …).
 
@@ -146,6 +179,8 @@ class DataPoint(WorkspaceScoped):
     numerator = models.FloatField(null=True, blank=True)
     denominator = models.FloatField(null=True, blank=True)
     value = models.FloatField(null=True, blank=True)
+
+    objects = DataPointQuerySet.as_manager()
 
     class Meta:
         ordering = ["kpi", "date"]
