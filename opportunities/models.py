@@ -53,6 +53,9 @@ class Criterion(WorkspaceScoped):
     default_value = models.FloatField(
         null=True, blank=True, help_text="Used when an opportunity has no value."
     )
+    allowed_values = models.JSONField(
+        default=list, blank=True, help_text="When not empty, the only values allowed (e.g. RICE impact 0.25–3)."
+    )
     position = models.PositiveIntegerField(default=0)
 
     class Meta:
