@@ -3,6 +3,7 @@
 from pathlib import Path
 
 import dj_database_url
+from celery.schedules import crontab
 
 from atlas.env import env_bool, env_int, env_list, env_str
 
@@ -111,6 +112,10 @@ CELERY_BEAT_SCHEDULE = {
         "task": "atlas.tasks.purge_login_failures",
         "schedule": 15 * 60,
         "options": {"expires": 15 * 60},
+    },
+    "recompute-priorities-nightly": {
+        "task": "opportunities.tasks.recompute_all_priorities",
+        "schedule": crontab(hour=2, minute=15),
     },
 }
 

@@ -10,6 +10,7 @@ from rest_framework import viewsets
 from atlas.api.scoping import WorkspaceScopedViewSetMixin
 from journeys import filters, serializers
 from journeys.models import Insight, Journey, Lifecycle, LifecycleStage, MacroJourney, Persona, Phase, Step
+from opportunities.api_mixins import MovesScoresMixin
 
 
 @extend_schema(tags=["lifecycles"])
@@ -62,7 +63,7 @@ class PhaseViewSet(WorkspaceScopedViewSetMixin, viewsets.ModelViewSet):
 
 
 @extend_schema(tags=["steps"])
-class StepViewSet(WorkspaceScopedViewSetMixin, viewsets.ModelViewSet):
+class StepViewSet(MovesScoresMixin, WorkspaceScopedViewSetMixin, viewsets.ModelViewSet):
     """Steps of a journey with their lanes; a step's phase must belong to its journey."""
 
     queryset = Step.objects.prefetch_related("tags")
@@ -82,7 +83,7 @@ class PersonaViewSet(WorkspaceScopedViewSetMixin, viewsets.ModelViewSet):
 
 
 @extend_schema(tags=["insights"])
-class InsightViewSet(WorkspaceScopedViewSetMixin, viewsets.ModelViewSet):
+class InsightViewSet(MovesScoresMixin, WorkspaceScopedViewSetMixin, viewsets.ModelViewSet):
     """The insight repository: customer evidence pinned to steps and personas."""
 
     queryset = Insight.objects.prefetch_related("personas", "steps", "tags")

@@ -140,20 +140,29 @@ SUMMED_FIELDS = (
 
 
 class DataPointQuerySet(WorkspaceQuerySet):
-    def latest_sums(self) -> "DataPointQuerySet":
-        """One row per KPI: its latest date and the sums of that date's data points over all
-        dimensions — what metrics.calculations.kpi_value needs. One query for any number of KPIs."""
+    def latest_sums(self) -> dict[int, dict]:
+        """{kpi id: sums} for each KPI's latest date: the date and the sums of that date's data points
+        over all dimensions, named as metrics.calculations.kpi_value expects. One query."""
         latest_date = DataPoint.objects.filter(kpi=OuterRef("kpi")).order_by("-date").values("date")[:1]
-        return (
+        rows = (
             self.filter(date=Subquery(latest_date))
             .values("kpi_id", "date")
             .annotate(
-                **{name: Sum(name) for name in SUMMED_FIELDS},
+                **{f"sum_{name}": Sum(name) for name in SUMMED_FIELDS},
                 ces_weighted=Sum(F("score") * F("respondents")),
                 value_count=Count("value"),
             )
             .order_by("kpi_id")
         )
+        return {
+            row["kpi_id"]: {
+                "date": row["date"],
+                "ces_weighted": row["ces_weighted"],
+                "value_count": row["value_count"],
+                **{name: row[f"sum_{name}"] for name in SUMMED_FIELDS},
+            }
+            for row in rows
+        }
 
 
 class DataPoint(WorkspaceScoped):

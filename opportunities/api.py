@@ -9,6 +9,7 @@ from rest_framework import viewsets
 
 from atlas.api.scoping import WorkspaceScopedViewSetMixin
 from opportunities import filters, serializers, services
+from opportunities.api_mixins import MovesScoresMixin
 from opportunities.models import CriterionValue, Opportunity
 
 UNRANKED = 2**31 - 1  # sorts after every rank
@@ -31,7 +32,7 @@ class BacklogOrderingFilter(drf_filters.OrderingFilter):
 
 
 @extend_schema(tags=["opportunities"])
-class OpportunityViewSet(WorkspaceScopedViewSetMixin, viewsets.ModelViewSet):
+class OpportunityViewSet(MovesScoresMixin, WorkspaceScopedViewSetMixin, viewsets.ModelViewSet):
     """The opportunity backlog. Score fields are computed by the workspace's scoring model and
     read-only; `criterion_values` holds the editors' input scores by criterion key."""
 
