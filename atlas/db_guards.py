@@ -70,7 +70,14 @@ def _trigger_name(name: str) -> str:
 
 def install_guards(using: str = "default") -> int:
     connection = connections[using]
-    links = workspace_links()
+    existing = set(connection.introspection.table_names())
+
+    def tables_of(link) -> set[str]:
+        _, table, left, right, _ = link
+        return {table} | {part.split("FROM ")[1].split(" ")[0] for part in (left, right) if "FROM " in part}
+
+    # After a partial migrate (`migrate app 0001`) some tables do not exist yet: guard those that do.
+    links = [link for link in workspace_links() if tables_of(link) <= existing]
     with connection.cursor() as cursor:
         if connection.vendor == "postgresql":
             for name, table, left, right, column in links:
@@ -108,3 +115,21 @@ def install_guards(using: str = "default") -> int:
         else:  # pragma: no cover - only PostgreSQL and SQLite are supported
             raise NotImplementedError(connection.vendor)
     return len(links)
+
+
+def remove_guards(using: str = "default") -> None:
+    """Drop every guard trigger. Done before `migrate`: SQLite rebuilds a table to alter it, and a
+    trigger on another table that names the table being rebuilt would break the rebuild."""
+    connection = connections[using]
+    with connection.cursor() as cursor:
+        if connection.vendor == "postgresql":
+            cursor.execute(
+                "SELECT t.tgname, c.relname FROM pg_trigger t JOIN pg_class c ON c.oid = t.tgrelid "
+                "WHERE NOT t.tgisinternal AND t.tgname LIKE 'ws\\_guard\\_%%'"
+            )
+            for trigger, table in cursor.fetchall():
+                cursor.execute(f'DROP TRIGGER IF EXISTS {trigger} ON "{table}"')
+        elif connection.vendor == "sqlite":
+            cursor.execute("SELECT name FROM sqlite_master WHERE type = 'trigger' AND name LIKE 'ws_guard_%'")
+            for (trigger,) in cursor.fetchall():
+                cursor.execute(f"DROP TRIGGER IF EXISTS {trigger}")

@@ -264,3 +264,15 @@ def test_every_guard_refuses_a_link_to_the_other_workspace(workspace, owner, oth
             else:
                 raise AssertionError(f"{table}.{column} accepted a row of another workspace")
     assert checked >= 50
+
+
+def test_guards_come_off_for_migrations_and_back_on_after(workspace, journey, other_journey):
+    """migrate drops the guards first (SQLite rebuilds tables to alter them) and reinstalls them after."""
+    from atlas.db_guards import install_guards, remove_guards
+
+    remove_guards()
+    Step.objects.create(workspace=workspace, journey=other_journey, position=1, name="Unguarded")
+    install_guards()
+    assert refused(
+        Step.objects.create, workspace=workspace, journey=other_journey, position=2, name="Guarded"
+    )
