@@ -68,6 +68,14 @@ def _trigger_name(name: str) -> str:
     return "ws_guard_" + hashlib.sha1(name.encode()).hexdigest()[:16]
 
 
+def _watched_columns(left: str, column: str) -> str:
+    """The columns whose update can break the link: the row's workspace and the link column (for a
+    many-to-many row, both ends). An UPDATE that sets neither (scores, names…) fires no guard: writing
+    100,000 scores does not pay for 100,000 look-ups."""
+    other = left.split("NEW.")[1].rstrip(")") if "NEW." in left else None
+    return ", ".join(dict.fromkeys([other or "workspace_id", column]))
+
+
 def install_guards(using: str = "default") -> int:
     connection = connections[using]
     existing = set(connection.introspection.table_names())
@@ -82,6 +90,7 @@ def install_guards(using: str = "default") -> int:
         if connection.vendor == "postgresql":
             for name, table, left, right, column in links:
                 trigger = _trigger_name(name)
+                watched = _watched_columns(left, column)
                 cursor.execute(
                     f"""
                     CREATE OR REPLACE FUNCTION {trigger}() RETURNS trigger AS $$
@@ -94,18 +103,19 @@ def install_guards(using: str = "default") -> int:
                     END;
                     $$ LANGUAGE plpgsql;
                     DROP TRIGGER IF EXISTS {trigger} ON {table};
-                    CREATE TRIGGER {trigger} BEFORE INSERT OR UPDATE ON {table}
+                    CREATE TRIGGER {trigger} BEFORE INSERT OR UPDATE OF {watched} ON {table}
                         FOR EACH ROW EXECUTE FUNCTION {trigger}();
                     """
                 )
         elif connection.vendor == "sqlite":
             for name, table, left, right, column in links:
                 trigger = _trigger_name(name)
-                for event in ("INSERT", "UPDATE"):
-                    cursor.execute(f"DROP TRIGGER IF EXISTS {trigger}_{event.lower()}")
+                watched = _watched_columns(left, column)
+                for event, when in (("insert", "INSERT"), ("update", f"UPDATE OF {watched}")):
+                    cursor.execute(f"DROP TRIGGER IF EXISTS {trigger}_{event}")
                     cursor.execute(
                         f"""
-                        CREATE TRIGGER {trigger}_{event.lower()} BEFORE {event} ON {table}
+                        CREATE TRIGGER {trigger}_{event} BEFORE {when} ON {table}
                         WHEN NEW.{column} IS NOT NULL AND {left} IS NOT {right}
                         BEGIN
                             SELECT RAISE(ABORT, 'cross-workspace link refused on {table}.{column}');
