@@ -64,3 +64,50 @@ class OpportunityFilter(django_filters.FilterSet):
         for word in value.split():
             query &= Q(title__icontains=word) | Q(description__icontains=word)
         return queryset.filter(query)
+
+
+class BacklogFilter(OpportunityFilter):
+    """The backlog page's filters (and its exports' and matrix's): the API's, plus where in the
+    framework an opportunity sits and whom it is for.
+
+    An opportunity sits on a lifecycle stage, a macro journey or a journey when it addresses a step
+    of it. It concerns a persona when one of its insights is about that persona, or when it addresses
+    a step of a journey seen through that persona's eyes (the journey's primary persona or one of its
+    personas): evidence and journey maps are the two places the atlas records whom something is for."""
+
+    stage = IdFilter(
+        method="filter_stage", help_text="Addressing a step of a journey on this lifecycle stage."
+    )
+    macro_journey = IdFilter(
+        method="filter_macro_journey", help_text="Addressing a step of a journey of this macro journey."
+    )
+    persona = IdFilter(
+        method="filter_persona",
+        help_text="Backed by an insight about this persona, or addressing a step of a journey for this persona.",
+    )
+
+    class Meta(OpportunityFilter.Meta):
+        fields = [*OpportunityFilter.Meta.fields, "stage", "macro_journey", "persona"]
+
+    def filter_stage(self, queryset, name, value):
+        through = Opportunity.steps.through
+        return queryset.filter(
+            pk__in=through.objects.filter(step__journey__macro_journey__stage_id=value).values(
+                "opportunity_id"
+            )
+        )
+
+    def filter_macro_journey(self, queryset, name, value):
+        through = Opportunity.steps.through
+        return queryset.filter(
+            pk__in=through.objects.filter(step__journey__macro_journey_id=value).values("opportunity_id")
+        )
+
+    def filter_persona(self, queryset, name, value):
+        by_insight = Opportunity.insights.through.objects.filter(insight__personas=value)
+        by_journey = Opportunity.steps.through.objects.filter(
+            Q(step__journey__primary_persona_id=value) | Q(step__journey__personas=value)
+        )
+        return queryset.filter(
+            Q(pk__in=by_insight.values("opportunity_id")) | Q(pk__in=by_journey.values("opportunity_id"))
+        )

@@ -54,7 +54,9 @@ class Criterion(WorkspaceScoped):
         null=True, blank=True, help_text="Used when an opportunity has no value."
     )
     allowed_values = models.JSONField(
-        default=list, blank=True, help_text="When not empty, the only values allowed (e.g. RICE impact 0.25–3)."
+        default=list,
+        blank=True,
+        help_text="When not empty, the only values allowed (e.g. RICE impact 0.25–3).",
     )
     position = models.PositiveIntegerField(default=0)
 
@@ -233,8 +235,9 @@ class Opportunity(WorkspaceScoped):
         ]
         indexes = [
             # The backlog: open opportunities of a workspace ordered by priority (keyset pagination on id).
+            # Rank follows priority, so this index serves rank order too; no index on rank keeps the
+            # recompute's bulk write to one index update per row.
             models.Index(fields=["workspace", "-priority", "id"], name="opportunity_backlog_priority"),
-            models.Index(fields=["workspace", "rank", "id"], name="opportunity_backlog_rank"),
             models.Index(fields=["workspace", "status"], name="opportunity_ws_status"),
             models.Index(fields=["workspace", "owner"], name="opportunity_ws_owner"),
         ]

@@ -1,9 +1,11 @@
 """Writes of opportunities that touch several models: the opportunity, its links and its criterion
 values are saved together or not at all."""
 
+import re
 import time
 from collections.abc import Iterable, Mapping
 from contextlib import contextmanager
+from dataclasses import dataclass, replace
 from datetime import date, timedelta
 
 from django.core.exceptions import ValidationError
@@ -11,16 +13,21 @@ from django.db import connection, transaction
 from django.db.models import F, Q
 from django.utils import timezone
 
-from atlas.models import Membership, Tag, Workspace
+from atlas.models import Membership, Tag, User, Workspace
+from atlas.services import activity_record
 from journeys.models import Insight, Step
 from okrs.models import KeyResult
+from opportunities import recompute, scoring
 from opportunities.models import (
+    ComputedScore,
+    ComputedScoreInput,
     Criterion,
     CriterionValue,
     Opportunity,
     RecomputeRun,
     RecomputeState,
     ScoreSnapshot,
+    ScoringModel,
     Solution,
 )
 from opportunities.recompute import recompute_workspace
@@ -314,3 +321,283 @@ def solution_update(*, solution: Solution, **changes) -> Solution:
     solution.full_clean(exclude=["workspace", "opportunity"], validate_constraints=False)
     solution.save(update_fields=list(changes))
     return solution
+
+
+# --- The scoring model: replacing it, previewing a change, presets (settings page and API) ---------------
+
+PREVIEW_LIMIT = 10
+_KEY_PATTERN = re.compile(r"^[-a-zA-Z0-9_]{1,40}\Z")  # what the rows' SlugField(max_length=40) holds
+# The Criterion fields a replacement updates in place (the key is how rows are matched).
+_CRITERION_FIELDS = [
+    "name",
+    "description",
+    "perspective",
+    "min_value",
+    "max_value",
+    "step",
+    "unit",
+    "weight",
+    "default_value",
+    "allowed_values",
+    "position",
+]
+
+
+def scoring_model_load(*, workspace: Workspace) -> tuple[ScoringModel | None, scoring.ModelSpec]:
+    """The workspace's scoring model and its spec, descriptions included (what the settings page and
+    the API show; four queries). A workspace without a model gets the atlas preset's spec, which its
+    first recompute installs; a model without a priority node has the priority ""."""
+    model = ScoringModel.objects.filter(workspace=workspace).select_related("priority_node").first()
+    if model is None:
+        return None, scoring.PRESETS[ScoringModel.Preset.ATLAS]
+    criteria = list(Criterion.objects.filter(scoring_model=model).order_by("position", "pk"))
+    nodes = list(ComputedScore.objects.filter(scoring_model=model).order_by("position", "pk"))
+    inputs = list(ComputedScoreInput.objects.filter(node__scoring_model=model))
+    priority = model.priority_node.key if model.priority_node else ""
+    spec = recompute.spec_from_rows(criteria, nodes, inputs, priority)
+    # spec_from_rows leaves the descriptions out (the evaluator does not need them); people do.
+    criterion_texts = {c.key: c.description for c in criteria}
+    node_texts = {n.key: n.description for n in nodes}
+    return model, replace(
+        spec,
+        criteria=tuple(replace(c, description=criterion_texts[c.key]) for c in spec.criteria),
+        nodes=tuple(replace(n, description=node_texts[n.key]) for n in spec.nodes),
+    )
+
+
+def scoring_model_problems(spec: scoring.ModelSpec) -> list[str]:
+    """Everything wrong with `spec` as a workspace's model: the engine's rules (`scoring.validate`)
+    and what the rows can hold (slug keys of at most 40 characters, names of 1–80, units of at most 20)."""
+    problems = []
+    for kind, items in (("Criterion", spec.criteria), ("Computed score", spec.nodes)):
+        for item in items:
+            if not _KEY_PATTERN.match(item.key or ""):
+                problems.append(
+                    f'{kind} "{item.key}": the key needs 1–40 letters, digits, hyphens or underscores.'
+                )
+            if not item.name.strip() or len(item.name) > 80:
+                problems.append(f'{kind} "{item.key}": the name needs 1–80 characters.')
+    for criterion in spec.criteria:
+        if len(criterion.unit) > 20:
+            problems.append(f'Criterion "{criterion.key}": the unit takes at most 20 characters.')
+    return [*problems, *scoring.validate(spec)]
+
+
+def scoring_model_changes(
+    current: scoring.ModelSpec, proposed: scoring.ModelSpec, current_preset: str, proposed_preset: str
+) -> dict:
+    """What a replacement changes, by key: {"preset": {"from", "to"}, "priority": {"from", "to"},
+    "criteria": {"added", "removed", "changed"}, "computed_scores": {…}}, only the parts that change.
+    Kept in the activity record and shown before saving."""
+    changes: dict = {}
+    if current_preset != proposed_preset:
+        changes["preset"] = {"from": current_preset, "to": proposed_preset}
+    if current.priority != proposed.priority:
+        changes["priority"] = {"from": current.priority, "to": proposed.priority}
+    for name, before, after in (
+        ("criteria", current.criteria, proposed.criteria),
+        ("computed_scores", current.nodes, proposed.nodes),
+    ):
+        old = {item.key: item for item in before}
+        new = {item.key: item for item in after}
+        part = {
+            "added": [key for key in new if key not in old],
+            "removed": [key for key in old if key not in new],
+            "changed": [key for key in new if key in old and new[key] != old[key]],
+        }
+        part = {verb: keys for verb, keys in part.items() if keys}
+        if part:
+            changes[name] = part
+    return changes
+
+
+@transaction.atomic
+def scoring_model_replace(
+    *, workspace: Workspace, spec: scoring.ModelSpec, preset: str | None = None, actor: User | None = None
+) -> ScoringModel:
+    """Make `spec` the workspace's scoring model, all or nothing.
+
+    Raises ValidationError with every problem (`scoring_model_problems`) and writes nothing when the
+    spec is invalid. Criteria are matched by key: a criterion whose key survives is updated in place and
+    keeps the opportunities' values for it, a criterion left out is deleted with its values, a new key
+    is created. Computed scores are matched by key the same way; their inputs are rewritten. `preset`
+    records which preset the model came from (None keeps the current one). A change is recorded as
+    activity and asks for a recompute once committed; a replacement that changes nothing writes nothing."""
+    problems = scoring_model_problems(spec)
+    if preset is not None and preset not in ScoringModel.Preset.values:
+        problems.insert(0, f'Unknown preset "{preset}" (use {", ".join(ScoringModel.Preset.values)}).')
+    if problems:
+        raise ValidationError(problems)
+
+    # One replacement at a time per workspace: create the model row if needed, then lock it.
+    ScoringModel.objects.bulk_create(
+        [ScoringModel(workspace=workspace, preset=preset or ScoringModel.Preset.ATLAS)], ignore_conflicts=True
+    )
+    model = ScoringModel.objects.select_for_update().get(workspace=workspace)
+    _, current = scoring_model_load(workspace=workspace)
+    preset = preset or model.preset
+    changes = scoring_model_changes(current, spec, model.preset, preset)
+    if not changes:
+        return model
+
+    ComputedScoreInput.objects.filter(node__scoring_model=model).delete()
+
+    criteria = {c.key: c for c in Criterion.objects.filter(scoring_model=model)}
+    wanted = {c.key for c in spec.criteria}
+    # Deleting a criterion deletes the opportunities' values for it (CASCADE).
+    Criterion.objects.filter(pk__in=[c.pk for key, c in criteria.items() if key not in wanted]).delete()
+    kept, added = [], []
+    for position, c in enumerate(spec.criteria):
+        row = criteria.get(c.key) or Criterion(workspace=workspace, scoring_model=model, key=c.key)
+        row.name, row.description, row.perspective = c.name, c.description, c.perspective
+        row.min_value, row.max_value, row.step = c.min_value, c.max_value, c.step
+        row.unit, row.weight, row.default_value = c.unit, c.weight, c.default_value
+        row.allowed_values = list(c.allowed_values or ())
+        row.position = position
+        (kept if row.pk else added).append(row)
+    Criterion.objects.bulk_update(kept, _CRITERION_FIELDS)
+    Criterion.objects.bulk_create(added)
+    criterion_by_key = {row.key: row for row in (*kept, *added)}
+
+    nodes = {n.key: n for n in ComputedScore.objects.filter(scoring_model=model)}
+    wanted = {n.key for n in spec.nodes}
+    ComputedScore.objects.filter(pk__in=[n.pk for key, n in nodes.items() if key not in wanted]).delete()
+    kept, added = [], []
+    for position, n in enumerate(spec.nodes):
+        row = nodes.get(n.key) or ComputedScore(workspace=workspace, scoring_model=model, key=n.key)
+        row.name, row.description, row.operation, row.position = n.name, n.description, n.operation, position
+        (kept if row.pk else added).append(row)
+    ComputedScore.objects.bulk_update(kept, ["name", "description", "operation", "position"])
+    ComputedScore.objects.bulk_create(added)
+    node_by_key = {row.key: row for row in (*kept, *added)}
+
+    operands = []
+    for n in spec.nodes:
+        for position, operand in enumerate(n.inputs):
+            row = ComputedScoreInput(
+                workspace=workspace,
+                node=node_by_key[n.key],
+                position=position,
+                source=operand.source,
+                weight=operand.weight,
+                normalise=operand.normalise,
+            )
+            if operand.source == scoring.CRITERION:
+                row.criterion = criterion_by_key[operand.ref]
+            elif operand.source == scoring.EVIDENCE:
+                row.evidence = operand.ref
+            elif operand.source == scoring.NODE:
+                row.child = node_by_key[operand.ref]
+            else:
+                row.constant = operand.constant
+            operands.append(row)
+    ComputedScoreInput.objects.bulk_create(operands)
+
+    model.preset = preset
+    model.priority_node = node_by_key[spec.priority]
+    model.save(update_fields=["preset", "priority_node", "updated_at"])
+    activity_record(workspace=workspace, actor=actor, verb="updated", target=model, changes=changes)
+    priorities_request_recompute(workspace_id=workspace.pk)
+    return model
+
+
+def scoring_model_apply_preset(
+    *, workspace: Workspace, preset: str, actor: User | None = None
+) -> ScoringModel:
+    """Replace the workspace's model with a preset (as `scoring_model_replace`: criteria whose key the
+    preset also has keep their values). ValidationError for an unknown preset."""
+    spec = scoring.PRESETS.get(preset)
+    if spec is None:
+        raise ValidationError(f'Unknown preset "{preset}" (use {", ".join(scoring.PRESETS)}).')
+    return scoring_model_replace(workspace=workspace, spec=spec, preset=preset, actor=actor)
+
+
+@dataclass(frozen=True, slots=True)
+class RankMove:
+    """One opportunity in a preview: its rank and priority under the current and the proposed model
+    (None: not ranked, e.g. when the current model cannot be evaluated)."""
+
+    opportunity_id: int
+    current_rank: int | None
+    new_rank: int | None
+    current_priority: float | None
+    new_priority: float | None
+    title: str = ""
+
+    @property
+    def movement(self) -> int | None:
+        """Places moved up (negative: down); None when it had no current rank."""
+        if self.current_rank is None or self.new_rank is None:
+            return None
+        return self.current_rank - self.new_rank
+
+
+@dataclass(frozen=True, slots=True)
+class ScoringPreview:
+    top: list[RankMove]  # the proposed top, best first
+    leaving: list[RankMove]  # in the current top, not in the proposed one, by current rank
+    opportunity_count: int
+    current_ranked: bool  # False when the current model could not be evaluated
+
+
+def scoring_rank_moves(
+    *,
+    current: Mapping[int, float | None] | None,
+    proposed: Mapping[int, float | None],
+    limit: int = PREVIEW_LIMIT,
+) -> tuple[list[RankMove], list[RankMove]]:
+    """The top `limit` opportunities by the proposed priorities, with their current rank, and those of
+    the current top `limit` that leave it. Pure: priorities by opportunity id in, ranked as the recompute
+    ranks (`scoring.rank`). `current` None: no current ranking."""
+    current = current or {}
+    current_ranks = scoring.rank(current)
+    new_ranks = scoring.rank(proposed)
+
+    def move(pk: int) -> RankMove:
+        return RankMove(pk, current_ranks.get(pk), new_ranks.get(pk), current.get(pk), proposed.get(pk))
+
+    top = sorted((pk for pk, rank in new_ranks.items() if rank <= limit), key=new_ranks.__getitem__)
+    leaving = sorted(
+        (pk for pk, rank in current_ranks.items() if rank <= limit and new_ranks.get(pk, limit + 1) > limit),
+        key=current_ranks.__getitem__,
+    )
+    return [move(pk) for pk in top], [move(pk) for pk in leaving]
+
+
+def scoring_model_preview(*, workspace: Workspace, spec: scoring.ModelSpec) -> ScoringPreview:
+    """How the top 10 would move if `spec` replaced the workspace's model: both models evaluated over the
+    same inputs, loaded once (a fixed number of queries). Writes nothing. ValidationError, as in
+    `scoring_model_replace`, when the spec is invalid.
+
+    The current ranks are recomputed here rather than read from the opportunities, so a recompute that
+    has not run yet does not show up as movement."""
+    problems = scoring_model_problems(spec)
+    if problems:
+        raise ValidationError(problems)
+    proposed_model = scoring.compile_model(spec)
+    _, current_spec = scoring_model_load(workspace=workspace)
+    try:
+        current_model = scoring.compile_model(current_spec)
+    except ValueError:  # e.g. a model without a priority: nothing is ranked by it
+        current_model = None
+    # One load for both: criterion values by key and the evidence inputs either model uses.
+    both = scoring.ModelSpec(
+        criteria=current_spec.criteria + spec.criteria,
+        nodes=current_spec.nodes + spec.nodes,
+        priority=spec.priority,
+    )
+    inputs = recompute.load_inputs(workspace.pk, both)
+    proposed = {s.pk: s.priority for s in recompute.score(inputs, proposed_model)}
+    current = {s.pk: s.priority for s in recompute.score(inputs, current_model)} if current_model else None
+    top, leaving = scoring_rank_moves(current=current, proposed=proposed)
+    titles = dict(
+        Opportunity.objects.filter(
+            workspace=workspace, pk__in=[m.opportunity_id for m in (*top, *leaving)]
+        ).values_list("pk", "title")
+    )
+    return ScoringPreview(
+        top=[replace(m, title=titles.get(m.opportunity_id, "")) for m in top],
+        leaving=[replace(m, title=titles.get(m.opportunity_id, "")) for m in leaving],
+        opportunity_count=len(inputs.opportunity_ids),
+        current_ranked=current_model is not None,
+    )

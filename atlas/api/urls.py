@@ -13,6 +13,7 @@ from rest_framework import permissions, routers
 from atlas.api import views
 from journeys import api as journeys_api
 from opportunities import api as opportunities_api
+from opportunities import backlog_api, runs_api, scoring_api
 
 app_name = "api"
 
@@ -29,6 +30,9 @@ router.register("steps", journeys_api.StepViewSet, basename="step")
 router.register("personas", journeys_api.PersonaViewSet, basename="persona")
 router.register("insights", journeys_api.InsightViewSet, basename="insight")
 router.register("opportunities", opportunities_api.OpportunityViewSet, basename="opportunity")
+router.register("backlog", backlog_api.BacklogViewSet, basename="backlog")
+router.register("recompute-runs", runs_api.RecomputeRunViewSet, basename="recompute-run")
+router.register("criteria", scoring_api.CriterionViewSet, basename="criterion")
 
 public = [permissions.AllowAny]
 
@@ -41,4 +45,25 @@ urlpatterns = [
     ),
     path("workspaces/<slug:workspace_slug>/", views.WorkspaceView.as_view(), name="workspace-detail"),
     path("workspaces/<slug:workspace_slug>/", include(router.urls)),
+    path("workspaces/<slug:workspace_slug>/recompute/", runs_api.RecomputeView.as_view(), name="recompute"),
+]
+
+# The scoring model is one resource per workspace (no list, no id): plain routes to its viewset.
+_scoring_model = "workspaces/<slug:workspace_slug>/scoring-model/"
+urlpatterns += [
+    path(
+        _scoring_model,
+        scoring_api.ScoringModelViewSet.as_view({"get": "retrieve", "put": "update"}),
+        name="scoring-model",
+    ),
+    path(
+        f"{_scoring_model}preview/",
+        scoring_api.ScoringModelViewSet.as_view({"post": "preview"}),
+        name="scoring-model-preview",
+    ),
+    path(
+        f"{_scoring_model}preset/",
+        scoring_api.ScoringModelViewSet.as_view({"post": "preset"}),
+        name="scoring-model-preset",
+    ),
 ]
