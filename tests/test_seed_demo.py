@@ -168,8 +168,13 @@ def test_demo_opportunities_are_scored_on_every_criterion_and_linked(northbank):
     assert not opportunities.filter(description="").exists()
     assert len(set(opportunities.values_list("status", flat=True))) == len(Opportunity.Status.values)
     assert Solution.objects.filter(workspace=northbank).count() >= 5
-    # The recompute task writes the scores; the seed leaves them empty.
-    assert not opportunities.filter(priority__isnull=False).exists()
+    # The demo opens on a ranked backlog: the seed runs the recompute once.
+    open_opportunities = opportunities.open()
+    assert not open_opportunities.filter(priority__isnull=True).exists()
+    assert sorted(open_opportunities.values_list("rank", flat=True)) == list(
+        range(1, open_opportunities.count() + 1)
+    )
+    assert not opportunities.exclude(pk__in=open_opportunities).filter(rank__isnull=False).exists()
 
 
 def test_demo_has_two_okr_cycles_one_active_with_key_results_on_opportunities(northbank):

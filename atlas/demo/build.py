@@ -226,6 +226,11 @@ def demo_seed(*, reset: bool = False, today: date | None = None) -> SeedResult:
         if existing is not None:
             workspace_purge(existing)
         workspace = _DemoBuilder(today).build()
+    # Score and rank the backlog now, so the demo opens on a ranked backlog without a worker.
+    from opportunities.services import priorities_recompute, priorities_snapshot
+
+    priorities_recompute(workspace_id=workspace.pk, trigger="manual")
+    priorities_snapshot(workspace_id=workspace.pk, day=today)
     return SeedResult(workspace, True, workspace_counts(workspace), time.monotonic() - started)
 
 
