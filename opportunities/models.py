@@ -220,6 +220,9 @@ class Opportunity(WorkspaceScoped):
     scores = models.JSONField(default=dict, blank=True, editable=False)
     score_breakdown = models.JSONField(default=dict, blank=True, editable=False)
     scored_at = models.DateTimeField(null=True, blank=True, editable=False)
+    score_digest = models.BigIntegerField(
+        null=True, blank=True, editable=False, help_text="Fingerprint of `scores` and `score_breakdown`."
+    )
 
     objects = OpportunityQuerySet.as_manager()
 

@@ -11,6 +11,7 @@ The debounced, idempotent, crash-safe run around it (locks, run records, follow-
 `opportunities/services.py`: `priorities_request_recompute()` and `priorities_recompute()`."""
 
 import json
+import zlib
 from collections import defaultdict
 from dataclasses import dataclass, field
 from datetime import date, datetime
@@ -105,6 +106,7 @@ class ScoringInputs:
     opportunity_ids: list[int]
     values: dict[int, dict[str, float]] = field(default_factory=dict)
     evidence: dict[int, dict[str, float]] = field(default_factory=dict)
+    current: dict[int, tuple] = field(default_factory=dict)  # see OpportunityLinks.current
 
 
 def _used_evidence(spec: scoring.ModelSpec) -> set[str]:
@@ -120,6 +122,8 @@ class OpportunityLinks:
     values: dict[int, dict[int, float]]
     insights: dict[int, list[tuple[int, str, int]]]
     steps: dict[int, list[tuple[int, int, bool]]]
+    # What is stored now: (priority, rank, score digest, stale = changed since it was last scored).
+    current: dict[int, tuple[float | None, int | None, int | None, bool]] = field(default_factory=dict)
 
 
 _OPEN = "o.status NOT IN ({})".format(", ".join(f"'{status}'" for status in Opportunity.CLOSED_STATUSES))
@@ -143,7 +147,8 @@ WITH cv AS (
     WHERE s.workspace_id = %(ws)s GROUP BY l.opportunity_id
 )
 SELECT o.id, cv.criteria, cv.vals, ins.severities, ins.statuses, ins.reaches,
-       stp.step_ids, stp.journey_ids, stp.mots
+       stp.step_ids, stp.journey_ids, stp.mots,
+       o.priority, o.rank, o.score_digest, (o.scored_at IS NULL OR o.updated_at > o.scored_at) AS stale
 FROM {Opportunity._meta.db_table} o
 LEFT JOIN cv ON cv.opportunity_id = o.id
 LEFT JOIN ins ON ins.opportunity_id = o.id
@@ -167,8 +172,10 @@ def _links_postgresql(workspace_id: int) -> OpportunityLinks:
             step_ids,
             journey_ids,
             mots,
+            *current,
         ) in cursor.fetchall():
             links.ids.append(pk)
+            links.current[pk] = tuple(current)
             if criteria:
                 links.values[pk] = dict(zip(criteria, vals, strict=True))
             if severities:
@@ -179,13 +186,19 @@ def _links_postgresql(workspace_id: int) -> OpportunityLinks:
 
 
 def _links_orm(workspace_id: int) -> OpportunityLinks:
-    ids = list(
+    rows = list(
         Opportunity.objects.filter(workspace_id=workspace_id)
         .open()
         .order_by("pk")
-        .values_list("pk", flat=True)
+        .values_list("pk", "priority", "rank", "score_digest", "scored_at", "updated_at")
     )
-    links = OpportunityLinks(ids, defaultdict(dict), defaultdict(list), defaultdict(list))
+    links = OpportunityLinks(
+        [row[0] for row in rows], defaultdict(dict), defaultdict(list), defaultdict(list)
+    )
+    links.current = {
+        pk: (priority, rank, digest, scored_at is None or updated_at > scored_at)
+        for pk, priority, rank, digest, scored_at, updated_at in rows
+    }
     open_filter = Q(opportunity__workspace_id=workspace_id) & ~Q(
         opportunity__status__in=Opportunity.CLOSED_STATUSES
     )
@@ -220,7 +233,7 @@ def load_inputs(workspace_id: int, spec: scoring.ModelSpec, today: date | None =
     the KPIs with their latest values."""
     today = today or timezone.localdate()
     links = load_links(workspace_id)
-    inputs = ScoringInputs(opportunity_ids=links.ids)
+    inputs = ScoringInputs(opportunity_ids=links.ids, current=links.current)
     if not links.ids:
         return inputs
 
@@ -333,74 +346,107 @@ class ScoredOpportunity:
     rank: int
     scores: dict[str, float]
     breakdown: dict
+    digest: int
+
+
+_EVIDENCE_KEYS = tuple(sorted(scoring.EVIDENCE_INPUTS))
 
 
 def score(inputs: ScoringInputs, evaluator: scoring.Evaluator) -> list[ScoredOpportunity]:
     """Evaluate and rank; pure once the inputs are loaded. The stored breakdown is the evidence inputs
-    (computed from the atlas at this run); criterion values are kept in their own table."""
+    (computed from the atlas at this run); criterion values are kept in their own table. The digest
+    fingerprints scores and breakdown (hashes of floats and ints are the same in every process), so
+    an unchanged row's JSON is not written again."""
     no_values: dict[str, float] = {}
     no_evidence: dict[str, float] = {}
     evaluate = evaluator.evaluate
     priority_key = evaluator.priority
+    model_fingerprint = zlib.crc32(",".join(evaluator.order).encode())
     results = []
     for pk in inputs.opportunity_ids:
         evidence = inputs.evidence.get(pk, no_evidence)
         node_values = evaluate(inputs.values.get(pk, no_values), evidence)
-        results.append((pk, node_values, evidence))
-    ranks = scoring.rank({pk: node_values[priority_key] for pk, node_values, _ in results})
+        digest = hash(
+            (model_fingerprint, *node_values.values(), *(evidence.get(key, 0.0) for key in _EVIDENCE_KEYS))
+        )
+        results.append((pk, node_values, evidence, digest))
+    ranks = scoring.rank({pk: node_values[priority_key] for pk, node_values, _, _ in results})
     return [
-        ScoredOpportunity(pk, node_values[priority_key], ranks[pk], node_values, {"evidence": evidence})
-        for pk, node_values, evidence in results
+        ScoredOpportunity(
+            pk, node_values[priority_key], ranks[pk], node_values, {"evidence": evidence}, digest
+        )
+        for pk, node_values, evidence, digest in results
     ]
 
 
-def write_scores(workspace_id: int, scored: list[ScoredOpportunity], scored_at: datetime) -> None:
-    """Write every scored opportunity in bulk, and clear the rank of closed ones."""
+def write_scores(
+    workspace_id: int,
+    scored: list[ScoredOpportunity],
+    scored_at: datetime,
+    current: dict[int, tuple] | None = None,
+) -> int:
+    """Write the scored opportunities that changed, in bulk, and clear the rank of closed ones.
+
+    A row is written when its priority, rank or digest differ from what is stored, or it changed since
+    it was last scored (so it stops showing "recomputing…"); its JSON only when the digest differs.
+    Without `current` every row is written. Returns the number of rows written."""
+    current = current or {}
+    rows = []
+    for s in scored:
+        priority, rank, digest, stale = current.get(s.pk, (None, None, None, True))
+        json_changed = digest != s.digest
+        if stale or json_changed or priority != s.priority or rank != s.rank:
+            rows.append((s, json_changed))
     table = Opportunity._meta.db_table
-    if connection.vendor == "postgresql":
+    if rows and connection.vendor == "postgresql":
         # One UPDATE … FROM unnest(arrays) instead of bulk_update's CASE WHEN per row (an order of
         # magnitude slower on large workspaces); bench/recompute.py measures it against a bare UPDATE.
         with connection.cursor() as cursor:
             cursor.execute(
                 f"""
                 UPDATE {table} AS o
-                SET priority = v.priority, rank = v.rank, scores = v.scores::jsonb,
-                    score_breakdown = v.breakdown::jsonb, scored_at = %s
-                FROM unnest(%s::bigint[], %s::float8[], %s::integer[], %s::text[], %s::text[])
-                    AS v(id, priority, rank, scores, breakdown)
+                SET priority = v.priority, rank = v.rank, scored_at = %s, score_digest = v.digest,
+                    scores = COALESCE(v.scores::jsonb, o.scores),
+                    score_breakdown = COALESCE(v.breakdown::jsonb, o.score_breakdown)
+                FROM unnest(%s::bigint[], %s::float8[], %s::integer[], %s::bigint[], %s::text[], %s::text[])
+                    AS v(id, priority, rank, digest, scores, breakdown)
                 WHERE o.id = v.id AND o.workspace_id = %s
                 """,
                 [
                     scored_at,
-                    [s.pk for s in scored],
-                    [s.priority for s in scored],
-                    [s.rank for s in scored],
-                    [json.dumps(s.scores) for s in scored],
-                    [json.dumps(s.breakdown) for s in scored],
+                    [s.pk for s, _ in rows],
+                    [s.priority for s, _ in rows],
+                    [s.rank for s, _ in rows],
+                    [s.digest for s, _ in rows],
+                    [json.dumps(s.scores) if changed else None for s, changed in rows],
+                    [json.dumps(s.breakdown) if changed else None for s, changed in rows],
                     workspace_id,
                 ],
             )
-    else:
+    elif rows:
         with connection.cursor() as cursor:
             cursor.executemany(
-                f"UPDATE {table} SET priority = %s, rank = %s, scores = %s, score_breakdown = %s, scored_at = %s "
+                f"UPDATE {table} SET priority = %s, rank = %s, scored_at = %s, score_digest = %s, "
+                "scores = COALESCE(%s, scores), score_breakdown = COALESCE(%s, score_breakdown) "
                 "WHERE id = %s AND workspace_id = %s",
                 [
                     (
                         s.priority,
                         s.rank,
-                        json.dumps(s.scores),
-                        json.dumps(s.breakdown),
                         scored_at,
+                        s.digest,
+                        json.dumps(s.scores) if changed else None,
+                        json.dumps(s.breakdown) if changed else None,
                         s.pk,
                         workspace_id,
                     )
-                    for s in scored
+                    for s, changed in rows
                 ],
             )
     Opportunity.objects.filter(workspace_id=workspace_id, status__in=Opportunity.CLOSED_STATUSES).exclude(
         rank=None
     ).update(rank=None)
+    return len(rows)
 
 
 def recompute_workspace(workspace_id: int) -> int:
@@ -418,7 +464,7 @@ def recompute_workspace(workspace_id: int) -> int:
     evaluator = scoring.compile_model(spec)
     inputs = load_inputs(workspace_id, spec)
     scored = score(inputs, evaluator)
-    write_scores(workspace_id, scored, timezone.now())
+    write_scores(workspace_id, scored, timezone.now(), inputs.current)
     return len(scored)
 
 

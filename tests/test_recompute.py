@@ -300,3 +300,58 @@ def test_snapshots_keep_changes_only_and_the_week_rolls(workspace, model):
     services.priorities_roll_week(workspace_id=workspace.pk)
     first.refresh_from_db()
     assert first.previous_rank == first.rank and first.previous_priority == first.priority
+
+
+def test_only_rows_whose_score_changed_are_written(workspace, model, journey):
+    keys = list(criteria(workspace))
+    opportunities = [make_opportunity(workspace, f"O{i}", {keys[0]: 1 + i % 5}) for i in range(6)]
+    services.priorities_recompute(workspace_id=workspace.pk, trigger="manual")
+    _, spec = recompute.load_spec(workspace.pk)
+    evaluator = scoring.compile_model(spec)
+
+    def rows_written() -> int:
+        inputs = recompute.load_inputs(workspace.pk, spec)
+        return recompute.write_scores(
+            workspace.pk, recompute.score(inputs, evaluator), timezone.now(), inputs.current
+        )
+
+    assert rows_written() == 0  # nothing changed since the run
+    # The lowest-ranked one becomes the best: it and everything it overtakes move, nothing else.
+    last = max(opportunities, key=lambda o: Opportunity.objects.get(pk=o.pk).rank)
+    by_key = criteria(workspace)
+    services.opportunity_set_criterion_values(
+        opportunity=last, values={by_key[k]: by_key[k].max_value for k in keys}
+    )
+    assert rows_written() == Opportunity.objects.filter(workspace=workspace).count()
+    assert rows_written() == 0
+    last.refresh_from_db()
+    assert last.rank == 1 and last.scored_at >= last.updated_at
+
+
+def test_postgresql_one_query_links_equal_the_orm_links(workspace, model, journey):
+    from tests.test_services import require_postgres
+
+    require_postgres()
+    steps = [
+        Step.objects.create(
+            workspace=workspace, journey=journey, position=i, name=f"S{i}", is_moment_of_truth=i == 0
+        )
+        for i in range(3)
+    ]
+    insights = [
+        Insight.objects.create(workspace=workspace, title=f"I{i}", severity=1 + i, reach=10 * i)
+        for i in range(3)
+    ]
+    keys = list(criteria(workspace))
+    make_opportunity(workspace, "Linked", {keys[0]: 4, keys[1]: 2}, insights, steps)
+    make_opportunity(workspace, "Bare")
+    make_opportunity(workspace, "Closed", {keys[0]: 1}, insights[:1], steps[:1], status="done")
+    fast = recompute._links_postgresql(workspace.pk)
+    orm = recompute._links_orm(workspace.pk)
+    assert fast.ids == orm.ids
+    assert fast.values == dict(orm.values)
+    assert {pk: sorted(v) for pk, v in fast.insights.items()} == {
+        pk: sorted(v) for pk, v in orm.insights.items()
+    }
+    assert {pk: sorted(v) for pk, v in fast.steps.items()} == {pk: sorted(v) for pk, v in orm.steps.items()}
+    assert fast.current == orm.current
