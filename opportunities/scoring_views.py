@@ -226,6 +226,7 @@ def model(request: HttpRequest) -> HttpResponse:
             "preset": preset,
             "preset_label": ScoringModel.Preset(preset).label,
             "preset_summary": PRESET_SUMMARIES.get(preset, ""),
+            "edited": scoring_model is not None and spec != scoring.PRESETS.get(preset),
             "problems": services.scoring_model_problems(spec),
             "priority": priority,
             "others": others,

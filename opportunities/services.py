@@ -587,8 +587,16 @@ def scoring_model_preview(*, workspace: Workspace, spec: scoring.ModelSpec) -> S
         priority=spec.priority,
     )
     inputs = recompute.load_inputs(workspace.pk, both)
-    proposed = {s.pk: s.priority for s in recompute.score(inputs, proposed_model)}
-    current = {s.pk: s.priority for s in recompute.score(inputs, current_model)} if current_model else None
+
+    def priorities(evaluator: scoring.Evaluator) -> dict[int, float]:
+        evaluate, key, none = evaluator.evaluate, evaluator.priority, {}
+        return {
+            pk: evaluate(inputs.values.get(pk, none), inputs.evidence.get(pk, none))[key]
+            for pk in inputs.opportunity_ids
+        }
+
+    proposed = priorities(proposed_model)
+    current = priorities(current_model) if current_model else None
     top, leaving = scoring_rank_moves(current=current, proposed=proposed)
     titles = dict(
         Opportunity.objects.filter(

@@ -3,6 +3,7 @@
 Everyone in the workspace reads the model; only admins change it, and every change is previewed first."""
 
 import json
+import re
 from dataclasses import replace
 
 import pytest
@@ -304,7 +305,7 @@ def test_preview_writes_nothing(workspace, flipping):
     with CaptureQueriesContext(connection) as queries:
         services.scoring_model_preview(workspace=workspace, spec=one_criterion_model("b"))
 
-    writes = [q["sql"] for q in queries if not q["sql"].lstrip().upper().startswith("SELECT")]
+    writes = [q["sql"] for q in queries if re.match(r"\s*(INSERT|UPDATE|DELETE)\b", q["sql"], re.I)]
     assert writes == []
     assert snapshot(workspace) == before
 
@@ -705,3 +706,12 @@ def test_page_query_count_does_not_grow_with_criteria(workspace, owner, client_f
         return len(queries)
 
     assert count(3) == count(12)
+
+
+def test_the_page_says_when_the_model_was_edited_since_its_preset(workspace, model, viewer, client_for):
+    client = client_for(viewer)
+    assert ", edited" not in client.get(page_url(workspace)).content.decode()
+
+    services.scoring_model_replace(workspace=workspace, spec=replace(ATLAS, priority="value"))
+
+    assert "preset, edited" in client.get(page_url(workspace)).content.decode()
