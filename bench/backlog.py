@@ -3,11 +3,14 @@
     DATABASE_URL=postgres://… SECRET_KEY=… python bench/backlog.py --workspace big
 
 Serves the app with gunicorn on a free loopback port (the app and worker class of bin/web, DEBUG off)
-and drives it with wrk, the same token, duration and connections for each of, back to back:
+and drives it with wrk, with the same token, duration and connections for each of:
 - trivial: GET /api/v1/workspaces/<slug>/ — token auth and a tiny JSON answer, the floor of any API call;
 - first: the backlog's first page — 50 rows ordered by priority, one filter (`--filter`, status=new);
 - deep: the same filter `--deep` rows down (default 2,000), reached by following `next` links.
-Prints requests/s with p50/p95 latencies for each, the deep/first ratio, and as its last line
+The three alternate: `--rounds` rounds (default 3) of `--duration` seconds each, the order rotating
+every round, so that a machine busy with something else for a while slows all three alike.
+Prints, for each, requests/s (all requests over all rounds' time) with p50/p95 latencies (the median of
+the rounds'), the deep/first ratio, and as its last line
 `backlog_vs_trivial_ratio=<first page requests/s / trivial requests/s>`.
 
 The token is created for the workspace's owner and revoked at the end; gunicorn is stopped in every
@@ -19,6 +22,7 @@ import os
 import shutil
 import signal
 import socket
+import statistics
 import subprocess
 import sys
 import tempfile
@@ -156,7 +160,8 @@ def measure(
     deep = get_json(deep_url, raw_token)
     print(
         f"workspace {workspace.slug}: token of {owner.user.email}; gunicorn {args.workers} workers "
-        f"on {base}; wrk {args.threads} threads, {args.connections} connections, {args.duration} s each"
+        f"on {base}; wrk {args.threads} threads, {args.connections} connections; "
+        f"{args.rounds} rounds of {args.duration} s per endpoint"
     )
     print(f"first page: {first_url.removeprefix(base)}")
     cursor = parse_qs(urlparse(deep_url).query)["cursor"][0]
@@ -165,21 +170,46 @@ def measure(
     for url in targets.values():  # warm every worker's caches and database connection
         for _ in range(4 * args.workers):
             get_json(url, raw_token)
-    return {name: run_wrk(url, raw_token, args, script) for name, url in targets.items()}
+    runs: dict[str, list[dict]] = {name: [] for name in targets}
+    names = list(targets)
+    for round_number in range(args.rounds):
+        order = names[round_number % 3 :] + names[: round_number % 3]
+        for name in order:
+            runs[name].append(run_wrk(targets[name], raw_token, args, script))
+        print(
+            f"round {round_number + 1}: "
+            + ", ".join(f"{name} {runs[name][-1]['rps']:.1f}/s" for name in names)
+        )
+    return {name: combine(figures) for name, figures in runs.items()}
+
+
+def combine(runs: list[dict]) -> dict:
+    requests = sum(run["requests"] for run in runs)
+    seconds = sum(run["duration_us"] for run in runs) / 1e6
+    return {
+        "requests": requests,
+        "rps": requests / seconds,
+        **{key: statistics.median(run[key] for run in runs) for key in ("p50_us", "p95_us", "p99_us")},
+        "non_2xx": sum(run["non_2xx"] for run in runs),
+        "socket_errors": sum(run["socket_errors"] for run in runs),
+    }
 
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--workspace", required=True, help="slug of the workspace (e.g. built by seed_demo)")
-    parser.add_argument("--duration", type=int, default=10, help="seconds per endpoint")
+    parser.add_argument("--duration", type=int, default=10, help="seconds per endpoint and round")
+    parser.add_argument("--rounds", type=int, default=3, help="rounds of the three endpoints, alternating")
     parser.add_argument("--connections", type=int, default=16)
     parser.add_argument("--threads", type=int, default=2)
     parser.add_argument("--workers", type=int, default=2, help="gunicorn worker processes")
     parser.add_argument("--filter", default="status=new", help="the one filter of the backlog pages")
     parser.add_argument("--deep", type=int, default=2000, help="rows above the deep page")
     args = parser.parse_args()
-    if not 1 <= args.duration <= 300:
-        parser.error("--duration must be between 1 and 300 seconds")
+    if not 1 <= args.duration <= 120:
+        parser.error("--duration must be between 1 and 120 seconds")
+    if not 1 <= args.rounds <= 10:
+        parser.error("--rounds must be between 1 and 10")
     if shutil.which("wrk") is None:
         raise SystemExit("wrk is not installed. Debian/Ubuntu: apt-get install -y wrk")
 

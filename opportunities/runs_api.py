@@ -10,14 +10,18 @@ run record made by the request would be a fiction the task must then adopt. The 
 `recompute_priorities` task after commit and answers with what is true at that moment: whether a
 recompute is pending, and the latest run — which, where tasks run in-process (no REDIS_URL: development
 and tests), is the run this request has just made. `Location` points at the runs list, where the
-queued run appears when it starts."""
+queued run appears when it starts.
 
-from celery.result import EagerResult
+`pending` (the runs list, and the request's answer) is true while changes wait for a recompute
+(RecomputeState) or a run is under way. A manual request still waiting in the broker is not recorded
+anywhere, so only the answer to that request shows it as pending."""
+
 from django.core.cache import cache
-from django.db import transaction
+from django.db import connection, transaction
 from django.urls import reverse
 from django_filters.rest_framework import DjangoFilterBackend
-from drf_spectacular.utils import extend_schema, extend_schema_view
+from drf_spectacular.types import OpenApiTypes
+from drf_spectacular.utils import OpenApiParameter, extend_schema, extend_schema_view
 from rest_framework import generics, serializers, status, viewsets
 from rest_framework.request import Request
 from rest_framework.response import Response
@@ -126,6 +130,15 @@ class RecomputeView(WorkspaceScopedViewSetMixin, generics.GenericAPIView):
     @extend_schema(
         request=None,
         responses={202: RecomputeRequestSerializer},
+        parameters=[
+            OpenApiParameter(
+                "Location",
+                OpenApiTypes.URI,
+                location=OpenApiParameter.HEADER,
+                response=[202],
+                description="The runs list, where the queued run appears when it starts.",
+            )
+        ],
         summary="Request a recompute of every open opportunity's priority",
         description="Queues one recompute of the workspace (trigger `manual`) and answers 202 at once; "
         "`Location` is the runs list, where the run appears with status `running` when it starts and "
@@ -134,21 +147,20 @@ class RecomputeView(WorkspaceScopedViewSetMixin, generics.GenericAPIView):
     def post(self, request: Request, workspace_slug: str) -> Response:
         workspace_id = self.workspace.pk
         enqueued = cache.add(f"recompute:manual:{workspace_id}", True, MANUAL_REQUEST_WINDOW_SECONDS)
-        ran_in_process = []
-
-        def enqueue() -> None:
-            result = recompute_priorities.apply_async(
-                kwargs={"workspace_id": workspace_id, "trigger": RecomputeRun.Trigger.MANUAL}
-            )
-            ran_in_process.append(isinstance(result, EagerResult))
-
+        # In-process tasks (no broker) run inside on_commit(), at once outside a transaction.
+        runs_now = recompute_priorities.app.conf.task_always_eager and not connection.in_atomic_block
         if enqueued:
-            # robust: where tasks run in-process a failing run is recorded as failed and shown in
-            # `latest_run`, instead of turning the answer into a 500.
-            transaction.on_commit(enqueue, robust=True)
+            # robust: where the task runs in-process, a failing run is recorded as failed and shown in
+            # `latest_run` instead of turning the answer into a 500.
+            transaction.on_commit(
+                lambda: recompute_priorities.apply_async(
+                    kwargs={"workspace_id": workspace_id, "trigger": RecomputeRun.Trigger.MANUAL}
+                ),
+                robust=True,
+            )
         latest = self.get_queryset().order_by("-started_at", "-id").first()
         # A run waiting in the broker is not in the database yet (nothing records a queued manual run).
-        waiting = enqueued and not any(ran_in_process)
+        waiting = enqueued and not runs_now
         data = {
             "enqueued": enqueued,
             "pending": waiting or recompute_pending(workspace_id),
