@@ -78,7 +78,11 @@ def main() -> None:
         print(f"round {round_number}: recompute {recompute_times[-1]:.3f} s, update {update_times[-1]:.3f} s")
     Opportunity.objects.filter(workspace=workspace).open().update(priority=F("priority") + 1.0)
     for name, value in phases(workspace).items():
-        print(f"recompute phase {name}: {value:.3f} s" if isinstance(value, float) else f"recompute {name}: {value}")
+        print(
+            f"recompute phase {name}: {value:.3f} s"
+            if isinstance(value, float)
+            else f"recompute {name}: {value}"
+        )
     recompute_median = statistics.median(recompute_times)
     update_median = statistics.median(update_times)
     print(f"recompute median: {recompute_median:.3f} s ({count / recompute_median:,.0f} opportunities/s)")
