@@ -115,13 +115,14 @@ def _used_evidence(spec: scoring.ModelSpec) -> set[str]:
 
 @dataclass
 class OpportunityLinks:
-    """Per open opportunity: criterion values by criterion id, linked insights as (severity, status,
-    reach), linked steps as (step id, journey id, is moment of truth)."""
+    """Per open opportunity: criterion values by criterion key; linked insights as parallel lists
+    (severities, statuses, reaches); linked steps as parallel lists (step ids, journey ids, moment of
+    truth flags). Parallel lists are what PostgreSQL's array_agg returns: no per-link Python objects."""
 
     ids: list[int]
-    values: dict[int, dict[int, float]]
-    insights: dict[int, list[tuple[int, str, int]]]
-    steps: dict[int, list[tuple[int, int, bool]]]
+    values: dict[int, dict[str, float]]
+    insights: dict[int, tuple[list[int], list[str], list[int]]]
+    steps: dict[int, tuple[list[int], list[int], list[bool]]]
     # What is stored now: (priority, rank, score digest, stale = changed since it was last scored).
     current: dict[int, tuple[float | None, int | None, int | None, bool]] = field(default_factory=dict)
 
@@ -133,8 +134,9 @@ _OPEN = "o.status NOT IN ({})".format(", ".join(f"'{status}'" for status in Oppo
 # links, 160k step links): 3.2 s against 6.0 s for the separate ORM queries and their per-row Python.
 _LINKS_SQL = f"""
 WITH cv AS (
-    SELECT opportunity_id, array_agg(criterion_id) AS criteria, array_agg(value) AS vals
-    FROM {CriterionValue._meta.db_table} WHERE workspace_id = %(ws)s GROUP BY opportunity_id
+    SELECT v.opportunity_id, array_agg(c.key) AS criteria, array_agg(v.value) AS vals
+    FROM {CriterionValue._meta.db_table} v JOIN {Criterion._meta.db_table} c ON c.id = v.criterion_id
+    WHERE v.workspace_id = %(ws)s GROUP BY v.opportunity_id
 ), ins AS (
     SELECT l.opportunity_id, array_agg(i.severity) AS severities, array_agg(i.status) AS statuses,
            array_agg(i.reach) AS reaches
@@ -179,9 +181,9 @@ def _links_postgresql(workspace_id: int) -> OpportunityLinks:
             if criteria:
                 links.values[pk] = dict(zip(criteria, vals, strict=True))
             if severities:
-                links.insights[pk] = list(zip(severities, statuses, reaches, strict=True))
+                links.insights[pk] = (severities, statuses, reaches)
             if step_ids:
-                links.steps[pk] = list(zip(step_ids, journey_ids, mots, strict=True))
+                links.steps[pk] = (step_ids, journey_ids, mots)
     return links
 
 
@@ -192,8 +194,12 @@ def _links_orm(workspace_id: int) -> OpportunityLinks:
         .order_by("pk")
         .values_list("pk", "priority", "rank", "score_digest", "scored_at", "updated_at")
     )
+
+    def parallel_lists():
+        return ([], [], [])
+
     links = OpportunityLinks(
-        [row[0] for row in rows], defaultdict(dict), defaultdict(list), defaultdict(list)
+        [row[0] for row in rows], defaultdict(dict), defaultdict(parallel_lists), defaultdict(parallel_lists)
     )
     links.current = {
         pk: (priority, rank, digest, scored_at is None or updated_at > scored_at)
@@ -202,18 +208,20 @@ def _links_orm(workspace_id: int) -> OpportunityLinks:
     open_filter = Q(opportunity__workspace_id=workspace_id) & ~Q(
         opportunity__status__in=Opportunity.CLOSED_STATUSES
     )
-    for pk, criterion_id, value in CriterionValue.objects.filter(open_filter).values_list(
-        "opportunity_id", "criterion_id", "value"
+    for pk, key, value in CriterionValue.objects.filter(open_filter).values_list(
+        "opportunity_id", "criterion__key", "value"
     ):
-        links.values[pk][criterion_id] = value
+        links.values[pk][key] = value
     for pk, severity, status, reach in Opportunity.insights.through.objects.filter(open_filter).values_list(
         "opportunity_id", "insight__severity", "insight__status", "insight__reach"
     ):
-        links.insights[pk].append((severity, status, reach))
+        for column, item in zip(links.insights[pk], (severity, status, reach), strict=True):
+            column.append(item)
     for pk, step_id, journey_id, is_mot in Opportunity.steps.through.objects.filter(open_filter).values_list(
         "opportunity_id", "step_id", "step__journey_id", "step__is_moment_of_truth"
     ):
-        links.steps[pk].append((step_id, journey_id, is_mot))
+        for column, item in zip(links.steps[pk], (step_id, journey_id, is_mot), strict=True):
+            column.append(item)
     return links
 
 
@@ -237,38 +245,28 @@ def load_inputs(workspace_id: int, spec: scoring.ModelSpec, today: date | None =
     if not links.ids:
         return inputs
 
-    keys_by_id = dict(
-        Criterion.objects.filter(
-            workspace_id=workspace_id, key__in=[c.key for c in spec.criteria]
-        ).values_list("pk", "key")
-    )
-    inputs.values = {
-        pk: {
-            keys_by_id[criterion_id]: value
-            for criterion_id, value in by_id.items()
-            if criterion_id in keys_by_id
-        }
-        for pk, by_id in links.values.items()
-    }
+    inputs.values = links.values  # by criterion key; the evaluator reads only its model's criteria
 
     used = _used_evidence(spec)
     evidence: dict[int, dict[str, float]] = defaultdict(dict)
     if used & {"evidence", "reach", "insight_count"}:
         raw_evidence = {}
-        no_links: list = []
+        none = ((), (), ())
         for pk in links.ids:
-            linked = links.insights.get(pk, no_links)
-            touches_mot = any(is_mot for _, _, is_mot in links.steps.get(pk, no_links))
-            raw_evidence[pk] = scoring.evidence_raw(linked, touches_mot)
-            if linked:
-                evidence[pk]["reach"] = float(sum(reach for _, _, reach in linked))
-                evidence[pk]["insight_count"] = float(len(linked))
+            severities, statuses, reaches = links.insights.get(pk, none)
+            touches_mot = any(links.steps.get(pk, none)[2])
+            raw_evidence[pk] = scoring.evidence_raw(
+                zip(severities, statuses, reaches, strict=True), touches_mot
+            )
+            if severities:
+                evidence[pk]["reach"] = float(sum(reaches))
+                evidence[pk]["insight_count"] = float(len(severities))
         for pk, value in scoring.normalise_evidence(raw_evidence).items():
             if value:
                 evidence[pk]["evidence"] = value
     if "journey_count" in used:
-        for pk, steps in links.steps.items():
-            evidence[pk]["journey_count"] = float(len({journey for _, journey, _ in steps}))
+        for pk, (_, journey_ids, _) in links.steps.items():
+            evidence[pk]["journey_count"] = float(len(set(journey_ids)))
     if "okr_alignment" in used:
         aligned = (
             Opportunity.key_results.through.objects.filter(
@@ -330,9 +328,9 @@ def _add_kpi_gaps(workspace_id: int, step_links, evidence) -> None:
             by_step[step_id or touchpoint_step_id].append(entry)
         elif journey_id:
             by_journey[journey_id].append(entry)
-    for opportunity_id, links in step_links.items():
+    for opportunity_id, (step_ids, journey_ids, _) in step_links.items():
         found = {}
-        for step_id, journey_id, _ in links:
+        for step_id, journey_id in zip(step_ids, journey_ids, strict=True):
             found.update(by_step.get(step_id, ()))
             found.update(by_journey.get(journey_id, ()))
         if found:

@@ -21,6 +21,19 @@ def _test_server_settings(settings):
     }
 
 
+@pytest.fixture(autouse=True)
+def _tasks_in_process():
+    """Tasks run in-process in tests, whether or not REDIS_URL is set (CI sets it): the Celery app read
+    the setting once at start-up. Tests with a real worker switch to the broker themselves
+    (tests/test_services.py `celery_config`)."""
+    from atlas.celery import app
+
+    saved = app.conf.task_always_eager, app.conf.task_eager_propagates
+    app.conf.task_always_eager = app.conf.task_eager_propagates = True
+    yield
+    app.conf.task_always_eager, app.conf.task_eager_propagates = saved
+
+
 def make_member(workspace: Workspace, email: str, role: str, name: str = "") -> Membership:
     user = User.objects.create_user(
         email=email, password=PASSWORD, full_name=name or email.split("@")[0].title()

@@ -350,8 +350,11 @@ def test_postgresql_one_query_links_equal_the_orm_links(workspace, model, journe
     orm = recompute._links_orm(workspace.pk)
     assert fast.ids == orm.ids
     assert fast.values == dict(orm.values)
-    assert {pk: sorted(v) for pk, v in fast.insights.items()} == {
-        pk: sorted(v) for pk, v in orm.insights.items()
-    }
-    assert {pk: sorted(v) for pk, v in fast.steps.items()} == {pk: sorted(v) for pk, v in orm.steps.items()}
+
+    def as_rows(parallel: dict) -> dict:
+        return {pk: sorted(zip(*columns, strict=True)) for pk, columns in parallel.items()}
+
+    assert as_rows(fast.insights) == as_rows(orm.insights)
+    assert as_rows(fast.steps) == as_rows(orm.steps)
+    assert fast.insights and fast.steps
     assert fast.current == orm.current

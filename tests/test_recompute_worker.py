@@ -38,6 +38,7 @@ def start_worker(queue: str, log_path) -> subprocess.Popen:
         "CELERY_QUEUES": queue,
         "CELERY_VISIBILITY_TIMEOUT": str(VISIBILITY_TIMEOUT),
         "CONN_MAX_AGE": "0",
+        "PYTHONUNBUFFERED": "1",  # the log is read while the worker runs
         "SECRET_KEY": os.environ.get("SECRET_KEY") or "test-only-not-secret",
     }
     out = open(log_path, "ab")  # noqa: SIM115 - closed with the process
@@ -145,7 +146,7 @@ def test_an_edit_through_the_api_is_recomputed_by_a_worker_and_shows_in_the_back
     )
     backlog = client.get(reverse("api:backlog-list", args=[workspace.slug])).json()
     assert backlog["results"][0]["id"] == last.pk
-    assert "recompute_priorities" in broker.log_text()
+    wait_until(lambda: "recompute_priorities" in broker.log_text(), "the worker's log of the run", broker, 10)
 
 
 @pytest.mark.services
