@@ -39,9 +39,7 @@ from django.db import transaction
 
 from atlas.models import Workspace
 from opportunities import scoring
-from opportunities.models import ComputedScore, ComputedScoreInput, Criterion, ScoringModel
-
-Source = ComputedScoreInput.Source
+from opportunities.models import ScoringModel
 
 
 @transaction.atomic
@@ -58,61 +56,8 @@ def scoring_model_install_preset(*, workspace: Workspace, preset: str = "atlas")
     if ScoringModel.objects.filter(workspace=workspace).exists():
         raise ValueError(f"Workspace {workspace.slug!r} already has a scoring model.")
 
+    from opportunities.services import scoring_model_write_rows
+
     model = ScoringModel.objects.create(workspace=workspace, preset=preset)
-    criteria = Criterion.objects.bulk_create(
-        Criterion(
-            workspace=workspace,
-            scoring_model=model,
-            key=c.key,
-            name=c.name,
-            description=c.description,
-            perspective=c.perspective,
-            min_value=c.min_value,
-            max_value=c.max_value,
-            step=c.step,
-            unit=c.unit,
-            weight=c.weight,
-            default_value=c.default_value,
-            allowed_values=list(c.allowed_values or ()),
-            position=position,
-        )
-        for position, c in enumerate(spec.criteria)
-    )
-    nodes = ComputedScore.objects.bulk_create(
-        ComputedScore(
-            workspace=workspace,
-            scoring_model=model,
-            key=n.key,
-            name=n.name,
-            description=n.description,
-            operation=n.operation,
-            position=position,
-        )
-        for position, n in enumerate(spec.nodes)
-    )
-    criterion_by_key = {c.key: c for c in criteria}
-    node_by_key = {n.key: n for n in nodes}
-    operands = []
-    for node_spec in spec.nodes:
-        for position, operand in enumerate(node_spec.inputs):
-            row = ComputedScoreInput(
-                workspace=workspace,
-                node=node_by_key[node_spec.key],
-                position=position,
-                source=operand.source,
-                weight=operand.weight,
-                normalise=operand.normalise,
-            )
-            if operand.source == Source.CRITERION:
-                row.criterion = criterion_by_key[operand.ref]
-            elif operand.source == Source.EVIDENCE:
-                row.evidence = operand.ref
-            elif operand.source == Source.NODE:
-                row.child = node_by_key[operand.ref]
-            else:
-                row.constant = operand.constant
-            operands.append(row)
-    ComputedScoreInput.objects.bulk_create(operands)
-    model.priority_node = node_by_key[spec.priority]
-    model.save(update_fields=["priority_node", "updated_at"])
+    scoring_model_write_rows(model=model, spec=spec)
     return model

@@ -440,6 +440,19 @@ def scoring_model_replace(
     if not changes:
         return model
 
+    model.preset = preset
+    scoring_model_write_rows(model=model, spec=spec)
+    activity_record(workspace=workspace, actor=actor, verb="updated", target=model, changes=changes)
+    priorities_request_recompute(workspace_id=workspace.pk)
+    return model
+
+
+def scoring_model_write_rows(*, model: ScoringModel, spec: scoring.ModelSpec) -> None:
+    """Write a (validated) spec as the model's rows: criteria and computed scores matched by key and
+    updated in place (a criterion that survives keeps the opportunities' values), the others deleted or
+    created, every input rewritten, and the priority node set. No activity, no recompute request: the
+    callers decide (scoring_model_replace records and recomputes; installing a preset does neither)."""
+    workspace_id = model.workspace_id
     ComputedScoreInput.objects.filter(node__scoring_model=model).delete()
 
     criteria = {c.key: c for c in Criterion.objects.filter(scoring_model=model)}
@@ -448,7 +461,7 @@ def scoring_model_replace(
     Criterion.objects.filter(pk__in=[c.pk for key, c in criteria.items() if key not in wanted]).delete()
     kept, added = [], []
     for position, c in enumerate(spec.criteria):
-        row = criteria.get(c.key) or Criterion(workspace=workspace, scoring_model=model, key=c.key)
+        row = criteria.get(c.key) or Criterion(workspace_id=workspace_id, scoring_model=model, key=c.key)
         row.name, row.description, row.perspective = c.name, c.description, c.perspective
         row.min_value, row.max_value, row.step = c.min_value, c.max_value, c.step
         row.unit, row.weight, row.default_value = c.unit, c.weight, c.default_value
@@ -464,7 +477,7 @@ def scoring_model_replace(
     ComputedScore.objects.filter(pk__in=[n.pk for key, n in nodes.items() if key not in wanted]).delete()
     kept, added = [], []
     for position, n in enumerate(spec.nodes):
-        row = nodes.get(n.key) or ComputedScore(workspace=workspace, scoring_model=model, key=n.key)
+        row = nodes.get(n.key) or ComputedScore(workspace_id=workspace_id, scoring_model=model, key=n.key)
         row.name, row.description, row.operation, row.position = n.name, n.description, n.operation, position
         (kept if row.pk else added).append(row)
     ComputedScore.objects.bulk_update(kept, ["name", "description", "operation", "position"])
@@ -475,7 +488,7 @@ def scoring_model_replace(
     for n in spec.nodes:
         for position, operand in enumerate(n.inputs):
             row = ComputedScoreInput(
-                workspace=workspace,
+                workspace_id=workspace_id,
                 node=node_by_key[n.key],
                 position=position,
                 source=operand.source,
@@ -493,12 +506,8 @@ def scoring_model_replace(
             operands.append(row)
     ComputedScoreInput.objects.bulk_create(operands)
 
-    model.preset = preset
     model.priority_node = node_by_key[spec.priority]
     model.save(update_fields=["preset", "priority_node", "updated_at"])
-    activity_record(workspace=workspace, actor=actor, verb="updated", target=model, changes=changes)
-    priorities_request_recompute(workspace_id=workspace.pk)
-    return model
 
 
 def scoring_model_apply_preset(
