@@ -24,8 +24,8 @@ authenticated endpoint, and a page 2,000 rows deep 0.94x the first page:
   about 4 ms PostgreSQL planning it; this one takes 14.5 ms, 1 ms of it executing the statement.
 - Rows as dicts from the database cursor, not ModelSerializers over instances.
 - The explanation is opt-in (`?breakdown=1`): a page of 50 takes 84 ms and 200 KB with it, 14.5 ms
-  and 24 KB without. Most of that is `recompute.explain()` compiling the scoring model again for each
-  row (28 ms a page); it is called as is so the API explains exactly as the opportunity page does."""
+  and 24 KB without, measured before `recompute.explain()` cached the compiled model (28 ms of the 84);
+  it is called as is so the API explains exactly as the opportunity page does."""
 
 import base64
 import binascii

@@ -10,6 +10,7 @@ do not each carry a copy of the model's structure.
 The debounced, idempotent, crash-safe run around it (locks, run records, follow-ups) is in
 `opportunities/services.py`: `priorities_request_recompute()` and `priorities_recompute()`."""
 
+import functools
 import json
 import zlib
 from collections import defaultdict
@@ -466,6 +467,13 @@ def recompute_workspace(workspace_id: int) -> int:
     return len(scored)
 
 
+@functools.lru_cache(maxsize=16)
+def compiled(spec: scoring.ModelSpec) -> scoring.Evaluator:
+    """The compiled model for a spec (specs are frozen, so equal specs share one): a page that explains
+    fifty rows compiles the model once."""
+    return scoring.compile_model(spec)
+
+
 def explain(
     opportunity: Opportunity, spec: scoring.ModelSpec | None = None, values: dict | None = None
 ) -> dict | None:
@@ -484,7 +492,7 @@ def explain(
         values = dict(
             CriterionValue.objects.filter(opportunity=opportunity).values_list("criterion__key", "value")
         )
-    explanation = scoring.compile_model(spec).explain(values, stored["evidence"])
+    explanation = compiled(spec).explain(values, stored["evidence"])
     explanation["rank"] = opportunity.rank
     explanation["evidence"] = stored["evidence"]
     return explanation
