@@ -234,6 +234,22 @@ def demo_seed(*, reset: bool = False, today: date | None = None) -> SeedResult:
     return SeedResult(workspace, True, workspace_counts(workspace), time.monotonic() - started)
 
 
+def demo_personas_create(*, workspace: Workspace) -> list[Persona]:
+    """The demo's personas in `workspace` (the demo and the synthetic scale mode both use them)."""
+    return Persona.objects.bulk_create(
+        Persona(
+            workspace=workspace,
+            name=p.name,
+            summary=p.summary,
+            segment=p.segment,
+            needs=p.needs,
+            goals=p.goals,
+            frustrations=p.frustrations,
+        )
+        for p in c.PERSONAS
+    )
+
+
 class _DemoBuilder:
     """Turns the content into rows. Each method writes one part and keeps the ids later parts need."""
 
@@ -290,18 +306,7 @@ class _DemoBuilder:
         return [self.tag[r].pk for r in refs]
 
     def _personas(self) -> None:
-        created = Persona.objects.bulk_create(
-            Persona(
-                workspace=self.ws,
-                name=p.name,
-                summary=p.summary,
-                segment=p.segment,
-                needs=p.needs,
-                goals=p.goals,
-                frustrations=p.frustrations,
-            )
-            for p in c.PERSONAS
-        )
+        created = demo_personas_create(workspace=self.ws)
         self.persona = {spec.key: row for spec, row in zip(c.PERSONAS, created, strict=True)}
         link(
             Persona.tags,

@@ -30,6 +30,7 @@ from atlas.demo.build import (
     BATCH_SIZE,
     SeedResult,
     data_point_fields,
+    demo_personas_create,
     kpi_series,
     month_starts,
     quarter,
@@ -45,7 +46,6 @@ from journeys.models import (
     Lifecycle,
     LifecycleStage,
     MacroJourney,
-    Persona,
     Phase,
     Step,
     Touchpoint,
@@ -225,18 +225,7 @@ class _ScaleBuilder:
                 if parent is None
             )
         ]
-        personas = Persona.objects.bulk_create(
-            Persona(
-                workspace=self.ws,
-                name=p.name,
-                summary=p.summary,
-                segment=p.segment,
-                needs=p.needs,
-                goals=p.goals,
-                frustrations=p.frustrations,
-            )
-            for p in c.PERSONAS
-        )
+        personas = demo_personas_create(workspace=self.ws)
         self.personas = [p.pk for p in personas]
 
     def _framework(self) -> None:
