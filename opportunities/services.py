@@ -131,6 +131,7 @@ def opportunity_set_criterion_values(
 RECOMPUTE_DEBOUNCE_SECONDS = 2
 # A task flagged as queued for longer than this was lost (broker flushed…): the next change enqueues again.
 RECOMPUTE_QUEUED_STALE_SECONDS = 15 * 60
+RECOMPUTE_LOCK_CLASS = 7_301  # first key of the advisory lock; the second is the workspace id
 
 
 def priorities_request_recompute(*, workspace_id: int) -> None:
@@ -170,9 +171,6 @@ def _workspace_recompute_lock(workspace_id: int):
     finally:
         with connection.cursor() as cursor:
             cursor.execute("SELECT pg_advisory_unlock(%s, %s)", [RECOMPUTE_LOCK_CLASS, workspace_id])
-
-
-RECOMPUTE_LOCK_CLASS = 7_301  # first key of the advisory lock; the second is the workspace id
 
 
 def priorities_recompute(*, workspace_id: int, trigger: str = "change") -> RecomputeRun | None:
