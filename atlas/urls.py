@@ -12,5 +12,6 @@ urlpatterns = [
     path("api/v1/", include("atlas.api.urls")),
     path("w/<slug:slug>/", include("journeys.urls")),
     path("w/<slug:slug>/", include("opportunities.urls")),
+    path("w/<slug:slug>/", include("atlas.collaboration.urls")),
     path("w/<slug:slug>/settings/scoring/", include("opportunities.scoring_urls")),
 ]

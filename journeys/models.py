@@ -109,6 +109,11 @@ class Journey(WorkspaceScoped):
     )
     personas = models.ManyToManyField(Persona, blank=True, related_name="journeys")
     tags = models.ManyToManyField(Tag, blank=True, related_name="journeys")
+    revision = models.PositiveIntegerField(
+        default=1,
+        help_text="Raised by every change to the journey's own fields or to its structure (phases, step "
+        "order, steps added or removed); an edit based on an older revision is refused.",
+    )
     created_at = models.DateTimeField(auto_now_add=True)
     updated_at = models.DateTimeField(auto_now=True)
 
@@ -176,6 +181,10 @@ class Step(WorkspaceScoped):
     is_moment_of_truth = models.BooleanField(default=False)
     moment_of_truth_why = models.TextField(blank=True)
     tags = models.ManyToManyField(Tag, blank=True, related_name="steps")
+    revision = models.PositiveIntegerField(
+        default=1,
+        help_text="Raised by every change to the step's lanes; an edit based on an older revision is refused.",
+    )
 
     class Meta:
         ordering = ["journey", "position"]
@@ -297,3 +306,33 @@ class Insight(WorkspaceScoped):
 
     def __str__(self) -> str:
         return self.title
+
+
+class JourneyVersion(WorkspaceScoped):
+    """A read-only snapshot of a journey map (phases, steps, lanes, emotions, touchpoints, pins), taken on
+    demand, before destructive bulk changes and before a restore (so a restore can itself be undone)."""
+
+    class Reason(models.TextChoices):
+        MANUAL = "manual", "Saved by hand"
+        BEFORE_BULK_CHANGE = "before_bulk_change", "Before a bulk change"
+        BEFORE_RESTORE = "before_restore", "Before a restore"
+
+    journey = models.ForeignKey(Journey, on_delete=models.CASCADE, related_name="versions")
+    number = models.PositiveIntegerField(help_text="1, 2, 3… per journey.")
+    label = models.CharField(max_length=160, blank=True)
+    reason = models.CharField(max_length=20, choices=Reason.choices, default=Reason.MANUAL)
+    journey_revision = models.PositiveIntegerField(help_text="The journey's revision when it was taken.")
+    snapshot = models.JSONField()
+    created_by = models.ForeignKey(
+        Membership, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["journey", "-number"]
+        constraints = [
+            models.UniqueConstraint(fields=["journey", "number"], name="journey_version_unique_number"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.journey} v{self.number}"

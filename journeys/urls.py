@@ -1,10 +1,14 @@
-from django.urls import path
+"""The journeys app's pages, one module of routes per part of the product (each owned by its views
+module), joined under one namespace."""
 
-from journeys import views
+from journeys import urls_atlas, urls_insights, urls_map, urls_personas, urls_versions
 
 app_name = "journeys"
 
 urlpatterns = [
-    path("", views.atlas, name="atlas"),
-    path("journeys/<int:journey_id>/", views.journey_map, name="journey"),
+    *urls_atlas.urlpatterns,
+    *urls_map.urlpatterns,
+    *urls_versions.urlpatterns,
+    *urls_personas.urlpatterns,
+    *urls_insights.urlpatterns,
 ]

@@ -14,7 +14,7 @@ from django.utils.encoding import force_bytes
 from django.utils.http import urlsafe_base64_encode
 
 from atlas.models import ApiToken, Membership
-from journeys.models import Journey
+from journeys.models import Journey, JourneyVersion, LifecycleStage, MacroJourney
 from tests.world import World, build_world
 
 MARKER = "ZZSECRETB"
@@ -33,7 +33,7 @@ CAPABILITY_URLS = {
 
 
 # URL parameter stems that name a model differently from its class name.
-MODEL_ALIASES = {"token": ApiToken}
+MODEL_ALIASES = {"token": ApiToken, "version": JourneyVersion, "stage": LifecycleStage, "macro": MacroJourney}
 
 
 @dataclass

@@ -27,6 +27,7 @@ from atlas.models import (
 from journeys.models import (
     Insight,
     Journey,
+    JourneyVersion,
     Lifecycle,
     LifecycleStage,
     MacroJourney,
@@ -102,6 +103,17 @@ def build_world(workspace: Workspace, owner: Membership, marker: str) -> World:
     w.add(StepEmotion.objects.create(**ws, step=step, persona=persona, score=1, note=f"{m} emotion"))
     w.add(Touchpoint.objects.create(**ws, step=step, name=f"{m} touchpoint"))
     insight = w.add(Insight.objects.create(**ws, title=f"{m} insight", description=f"{m} quote", reach=10))
+    w.add(
+        JourneyVersion.objects.create(
+            **ws,
+            journey=journey,
+            number=1,
+            label=f"{m} version",
+            journey_revision=1,
+            snapshot={"journey": {"name": f"{m} journey"}, "phases": [], "steps": []},
+            created_by=owner,
+        )
+    )
     insight.steps.add(step)
     insight.personas.add(persona)
     model = w.add(ScoringModel.objects.create(**ws))
