@@ -181,6 +181,15 @@ class Step(WorkspaceScoped):
     is_moment_of_truth = models.BooleanField(default=False)
     moment_of_truth_why = models.TextField(blank=True)
     tags = models.ManyToManyField(Tag, blank=True, related_name="steps")
+    origin = models.ForeignKey(
+        "self",
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="derived_steps",
+        help_text="For a step of a to-be journey: the current journey's step it was copied from "
+        "(aligns the two in the compare view).",
+    )
     revision = models.PositiveIntegerField(
         default=1,
         help_text="Raised by every change to the step's lanes; an edit based on an older revision is refused.",
