@@ -127,6 +127,25 @@ def test_demo_to_be_journeys_improve_a_current_journey(northbank):
         assert journey.current_journey.macro_journey_id == journey.macro_journey_id
 
 
+def test_demo_to_be_steps_point_at_the_current_steps_they_rework(northbank):
+    for to_be in Journey.objects.filter(workspace=northbank, kind=Journey.Kind.TO_BE):
+        steps = list(to_be.steps.select_related("origin"))
+        derived = [s for s in steps if s.origin is not None]
+        assert derived, f"{to_be} has no step aligned with its current journey"
+        assert all(s.origin.journey_id == to_be.current_journey_id for s in derived)
+        assert len({s.origin_id for s in derived}) == len(derived)  # one to-be step per current step
+        assert len(derived) < len(steps) or to_be.current_journey.steps.count() > len(derived)
+
+
+def test_demo_to_be_origin_map_names_real_steps():
+    keys = {j.key: {s.key for _phase, specs in j.phases for s in specs} for j in content.JOURNEYS}
+    improves = {j.key: j.improves for j in content.JOURNEYS}
+    for journey_key, renamed in content.TO_BE_ORIGINS.items():
+        for to_be_step, current_step in renamed.items():
+            assert to_be_step in keys[journey_key]
+            assert current_step in keys[improves[journey_key]]
+
+
 def test_demo_has_personas_and_a_hierarchical_taxonomy(northbank):
     personas = Persona.objects.filter(workspace=northbank)
     assert personas.count() >= 5

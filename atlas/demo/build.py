@@ -340,6 +340,22 @@ class _DemoBuilder:
         created = MacroJourney.objects.bulk_create(macros)
         self.macro = {spec.key: row for spec, row in zip(c.MACRO_JOURNEYS, created, strict=True)}
 
+    def _step_origins(self) -> None:
+        """Point each to-be step at the current step it reworks (the compare view aligns on it)."""
+        derived = []
+        for j in c.JOURNEYS:
+            if not j.improves:
+                continue
+            renamed = c.TO_BE_ORIGINS.get(j.key, {})
+            for _phase, specs in j.phases:
+                for s in specs:
+                    origin = self.step.get(f"{j.improves}/{renamed.get(s.key, s.key)}")
+                    if origin is not None:
+                        step = self.step[f"{j.key}/{s.key}"]
+                        step.origin = origin
+                        derived.append(step)
+        Step.objects.bulk_update(derived, ["origin"])
+
     def _journeys(self) -> None:
         self.journey: dict[str, Journey] = {}
         # Current journeys first: the to-be journeys point at them.
@@ -397,6 +413,7 @@ class _DemoBuilder:
         self.step = {ref: row for (ref, _s), row in zip(step_specs, steps, strict=True)}
         if len(self.step) != len(steps):
             raise ValueError("Two steps of one journey share a key.")
+        self._step_origins()
         link(Step.tags, [(self.step[ref].pk, t) for ref, s in step_specs for t in self._tag_ids(s.tags)])
 
         touchpoint_refs = [

@@ -2373,6 +2373,38 @@ JOURNEYS = (
     CLOSE_NOW,
 )
 
+# Which current step each to-be step reworks, where the key changed (a to-be step whose key is also a
+# step of the current journey is its origin anyway). Steps in neither are added / removed in compare.
+TO_BE_ORIGINS = {
+    "account-future": {
+        "start-in-app": "start-application",
+        "prefill": "personal-details",
+        "instant-decision": "decision",
+        "virtual-card": "account-opened",
+        "physical-card": "card-arrives",
+        "first-month": "first-salary",
+    },
+    "mortgage-future": {
+        "documents": "upload-documents",
+        "tracker": "application-submitted",
+        "welcome-home": "first-payment",
+    },
+    "lost-card-future": {
+        "freeze": "notice-missing",
+        "report": "call-hotline",
+        "virtual-card": "no-card-days",
+        "card-updater": "update-payments",
+    },
+    "remortgage-future": {
+        "early-nudge": "expiry-letter",
+        "compare-in-app": "compare-rates",
+        "reserve-rate": "choose-deal",
+        "advice-optional": "call-bank",
+        "e-sign": "sign",
+        "seamless-start": "new-rate",
+    },
+}
+
 # Persona-specific emotions: (step, persona, score, note). Where a persona's experience differs from the
 # step's overall emotion.
 STEP_EMOTIONS = (
