@@ -8,16 +8,16 @@ Why 202 and not the new run: a RecomputeRun is created by the task when it start
 sequence of changes it covers, under the workspace's lock), and the model has no "queued" status, so a
 run record made by the request would be a fiction the task must then adopt. The request enqueues the
 `recompute_priorities` task after commit and answers with what is true at that moment: whether a
-recompute is pending, and the latest run — which, where tasks run in-process (no REDIS_URL: development
-and tests), is the run this request has just made. `Location` points at the runs list, where the
-queued run appears when it starts.
+recompute is pending, and the latest run — the run under way when there is one, and, where tasks run
+in-process (no REDIS_URL: development and tests), the run this request has just made. `Location`
+points at the runs list, where the queued run appears when it starts.
+
+Requests are deduplicated by `services.priorities_request_manual_recompute`: while a recompute is queued
+or running, a request enqueues nothing (`enqueued: false`) and that recompute covers it.
 
 `pending` (the runs list, and the request's answer) is true while changes wait for a recompute
-(RecomputeState) or a run is under way. A manual request still waiting in the broker is not recorded
-anywhere, so only the answer to that request shows it as pending."""
+(RecomputeState) or a run is under way."""
 
-from django.core.cache import cache
-from django.db import connection, transaction
 from django.urls import reverse
 from django_filters.rest_framework import DjangoFilterBackend
 from drf_spectacular.types import OpenApiTypes
@@ -28,13 +28,8 @@ from rest_framework.response import Response
 
 from atlas.api.pagination import CursorPagination
 from atlas.api.scoping import WorkspaceScopedViewSetMixin
+from opportunities import services
 from opportunities.models import RecomputeRun, RecomputeState
-from opportunities.tasks import recompute_priorities
-
-# A second manual request within this many seconds is covered by the first one (which has not run
-# yet, or ran so recently that only a change could move a score — and every change enqueues its own
-# recompute). Keeps a double-clicked button from queueing two full recomputes of a large workspace.
-MANUAL_REQUEST_WINDOW_SECONDS = 10
 
 
 class RecomputeRunSerializer(serializers.ModelSerializer):
@@ -60,16 +55,15 @@ class RecomputeRunSerializer(serializers.ModelSerializer):
 
 class RecomputeRequestSerializer(serializers.Serializer):
     enqueued = serializers.BooleanField(
-        help_text="False when a manual recompute was already asked for in the last "
-        f"{MANUAL_REQUEST_WINDOW_SECONDS} seconds: that one covers this request."
+        help_text="False when a recompute was already queued or running: that one covers this request."
     )
     pending = serializers.BooleanField(
         help_text="A recompute is queued or running: the scores do not yet reflect every change."
     )
     latest_run = RecomputeRunSerializer(
         allow_null=True,
-        help_text="The newest run when answering. With a task queue the queued run is not in it yet "
-        "(follow `Location`); where tasks run in-process it is the run this request made.",
+        help_text="The run under way when there is one, else the newest run. With a task queue the queued "
+        "run is not in it yet (follow `Location`); where tasks run in-process it is the run this request made.",
     )
 
 
@@ -142,28 +136,17 @@ class RecomputeView(WorkspaceScopedViewSetMixin, generics.GenericAPIView):
         summary="Request a recompute of every open opportunity's priority",
         description="Queues one recompute of the workspace (trigger `manual`) and answers 202 at once; "
         "`Location` is the runs list, where the run appears with status `running` when it starts and "
-        "`succeeded` or `failed` when it ends. Runs of a workspace never overlap.",
+        "`succeeded` or `failed` when it ends. Runs of a workspace never overlap. While a recompute is "
+        "queued or running, a request queues nothing (`enqueued` is false): that recompute covers it, "
+        "and `latest_run` is the run under way.",
     )
     def post(self, request: Request, workspace_slug: str) -> Response:
         workspace_id = self.workspace.pk
-        enqueued = cache.add(f"recompute:manual:{workspace_id}", True, MANUAL_REQUEST_WINDOW_SECONDS)
-        # In-process tasks (no broker) run inside on_commit(), at once outside a transaction.
-        runs_now = recompute_priorities.app.conf.task_always_eager and not connection.in_atomic_block
-        if enqueued:
-            # robust: where the task runs in-process, a failing run is recorded as failed and shown in
-            # `latest_run` instead of turning the answer into a 500.
-            transaction.on_commit(
-                lambda: recompute_priorities.apply_async(
-                    kwargs={"workspace_id": workspace_id, "trigger": RecomputeRun.Trigger.MANUAL}
-                ),
-                robust=True,
-            )
-        latest = self.get_queryset().order_by("-started_at", "-id").first()
-        # A run waiting in the broker is not in the database yet (nothing records a queued manual run).
-        waiting = enqueued and not runs_now
+        requested = services.priorities_request_manual_recompute(workspace_id=workspace_id)
+        latest = requested.running or self.get_queryset().order_by("-started_at", "-id").first()
         data = {
-            "enqueued": enqueued,
-            "pending": waiting or recompute_pending(workspace_id),
+            "enqueued": requested.enqueued,
+            "pending": recompute_pending(workspace_id),
             "latest_run": latest,
         }
         runs_url = reverse("api:recompute-run-list", kwargs={"workspace_slug": workspace_slug})

@@ -347,6 +347,27 @@ def validate(spec: ModelSpec) -> list[str]:
 _LINEAR, _PRODUCT, _QUOTIENT, _WIDE_LINEAR, _WIDE_PRODUCT = range(5)  # how the plan evaluates a node
 
 
+@dataclass(frozen=True, slots=True)
+class Program:
+    """A compiled model as plain data, for evaluating it over another representation than one dict per
+    opportunity (the recompute evaluates columns of 100,000 opportunities with NumPy:
+    opportunities/columns.py). Evaluating it step by step as `Evaluator._run` does gives its results.
+
+    `template`: the initial slots (0.0, 1.0, the constants; 0.0 elsewhere). `criteria`: (key, slot, min,
+    max, max − min, value when missing, slot of the normalised value or 0). `evidence`: (key, slot).
+    `steps`, children before parents: (operation, target slot, operand slots, weights, divisor), where
+    the operation is `linear` ((w₁·x₁ + w₂·x₂ + w₃·x₃) / divisor, always three operands: unused ones are
+    slot 0 with weight 0), `product` (x₁·x₂·x₃·1.0, unused operands are slot 1), `quotient` (x₁ / x₂, 0
+    when x₂ is 0), `wide_linear` (math.sumprod(weights, xs) / divisor) or `wide_product`
+    (math.prod(xs, start=1.0)). `outputs`: (node key, slot) in evaluation order."""
+
+    template: tuple[float, ...]
+    criteria: tuple[tuple[str, int, float, float, float, float, int], ...]
+    evidence: tuple[tuple[str, int], ...]
+    steps: tuple[tuple[str, int, tuple[int, ...], tuple[float, ...], float], ...]
+    outputs: tuple[tuple[str, int], ...]
+
+
 def _slot_key(operand: InputSpec) -> tuple[str, object]:
     if operand.source == CONSTANT:
         return CONSTANT, float(operand.constant or 0.0)
@@ -396,6 +417,7 @@ class Evaluator:
         self._outputs = tuple((key, slot_by_key[NODE, key]) for key in self.order)
 
         plan = []
+        steps = []
         explain_plan = []
         for key in self.order:
             node = nodes[key]
@@ -407,17 +429,22 @@ class Evaluator:
             divisor = (total or 1.0) if node.operation == WEIGHTED_MEAN else 1.0
             if node.operation == QUOTIENT:
                 plan.append((_QUOTIENT, target, slots[0], slots[1], 0, 1.0, 1.0, 0.0, 1.0))
+                steps.append(("quotient", target, slots[:2], (1.0, 1.0), 1.0))
             elif node.operation == PRODUCT and len(slots) <= 3:
                 a, b, c = (*slots, 1, 1)[:3]
                 plan.append((_PRODUCT, target, a, b, c, 1.0, 1.0, 1.0, 1.0))
+                steps.append(("product", target, (a, b, c), (1.0, 1.0, 1.0), 1.0))
             elif node.operation == PRODUCT:
                 plan.append((_WIDE_PRODUCT, target, itemgetter(*slots), 0, 0, 1.0, 1.0, 1.0, 1.0))
+                steps.append(("wide_product", target, slots, weights, 1.0))
             elif len(slots) <= 3:
                 a, b, c = (*slots, 0, 0)[:3]
                 wa, wb, wc = (*weights, 0.0, 0.0)[:3]
                 plan.append((_LINEAR, target, a, b, c, wa, wb, wc, divisor))
+                steps.append(("linear", target, (a, b, c), (wa, wb, wc), divisor))
             else:
                 plan.append((_WIDE_LINEAR, target, itemgetter(*slots), weights, 0, 1.0, 1.0, 1.0, divisor))
+                steps.append(("wide_linear", target, slots, weights, divisor))
             described = []
             for operand, slot, weight in zip(node.inputs, slots, weights, strict=True):
                 if operand.source == CONSTANT:
@@ -452,6 +479,13 @@ class Evaluator:
         self._criteria = tuple(resolving)
         self._evidence = tuple(
             (key, slot) for (source, key), slot in slot_by_key.items() if source == EVIDENCE
+        )
+        self.program = Program(
+            template=tuple(template),
+            criteria=self._criteria,
+            evidence=self._evidence,
+            steps=tuple(steps),
+            outputs=self._outputs,
         )
 
     def _run(self, values: Mapping[str, float | None], evidence: Mapping[str, float]) -> list[float]:

@@ -8,10 +8,12 @@ import logging
 import math
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
+from datetime import date, timedelta
 from typing import Any
 
 from django.db.models import (
     Count,
+    Exists,
     Expression,
     F,
     FloatField,
@@ -24,14 +26,25 @@ from django.db.models import (
 )
 from django.db.models.fields.json import KeyTextTransform
 from django.db.models.functions import Cast, Coalesce
+from django.utils import timezone
 
 from atlas.models import Membership, Tag, Workspace
 from atlas.tenancy import scoped
 from journeys.models import Journey, LifecycleStage, MacroJourney, Persona, Step
 from okrs.models import KeyResult, Objective
-from opportunities import recompute
+from opportunities import charts, recompute
 from opportunities.filters import BacklogFilter
-from opportunities.models import ComputedScore, Criterion, CriterionValue, Opportunity, Perspective
+from opportunities.models import (
+    ComputedScore,
+    Criterion,
+    CriterionValue,
+    Opportunity,
+    Perspective,
+    RecomputeRun,
+    RecomputeState,
+    ScoreSnapshot,
+)
+from opportunities.services import RECOMPUTE_QUEUED_STALE_SECONDS
 
 log = logging.getLogger(__name__)
 
@@ -507,3 +520,123 @@ def breakdown_for_display(breakdown: Any) -> Breakdown:
         else []
     )
     return Breakdown(nodes=nodes, priority_key=priority_key, assumed=assumed, clamped=clamped)
+
+
+# --- Score history (the opportunity page) ----------------------------------------------------------------
+
+HISTORY_PAGE_SIZE = 20
+HISTORY_CHART_POINTS = 60  # the sparklines show the latest 60 snapshots (a snapshot is a night with a change)
+
+
+@dataclass(frozen=True)
+class HistoryEntry:
+    """One nightly snapshot, with how it moved since the snapshot before it (None for the first)."""
+
+    date: date
+    priority: float | None
+    rank: int | None
+    priority_change: float | None
+    rank_movement: int | None  # places up since the snapshot before (negative: down)
+
+    @property
+    def priority_text(self) -> str:
+        return fixed_text(self.priority, 1)
+
+    @property
+    def priority_change_text(self) -> str:
+        if self.priority_change is None:
+            return ""
+        return f"{self.priority_change:+.1f}".replace("-", "−")
+
+    @property
+    def movement_places(self) -> int | None:
+        return None if self.rank_movement is None else abs(self.rank_movement)
+
+
+@dataclass(frozen=True)
+class ScoreHistory:
+    entries: list[HistoryEntry]  # newest first, one page
+    page: int
+    has_older: bool
+    priority_line: charts.Sparkline
+    rank_line: charts.Sparkline
+    charted: int  # snapshots in the sparklines
+
+    def __bool__(self) -> bool:
+        """Whether there is any snapshot (a page past the oldest one has no entries)."""
+        return self.charted > 0
+
+
+def _history_entries(rows: list[tuple[date, float | None, int | None]], count: int) -> list[HistoryEntry]:
+    """The first `count` rows (newest first), each compared with the row after it (the older one)."""
+    entries = []
+    for index, (day, priority, rank) in enumerate(rows[:count]):
+        older = rows[index + 1] if index + 1 < len(rows) else None
+        entries.append(
+            HistoryEntry(
+                date=day,
+                priority=priority,
+                rank=rank,
+                priority_change=(
+                    priority - older[1] if older and priority is not None and older[1] is not None else None
+                ),
+                rank_movement=older[2] - rank
+                if older and rank is not None and older[2] is not None
+                else None,
+            )
+        )
+    return entries
+
+
+def score_history(*, opportunity: Opportunity, page: int = 1, today: date | None = None) -> ScoreHistory:
+    """The opportunity's nightly score snapshots: a page of them newest first, each with its movement
+    since the one before, and the sparklines of priority and rank over the latest HISTORY_CHART_POINTS.
+
+    One query on the first page (the chart's snapshots hold it), two on the others."""
+    snapshots = (
+        ScoreSnapshot.objects.filter(workspace_id=opportunity.workspace_id, opportunity=opportunity)
+        .order_by("-date")
+        .values_list("date", "priority", "rank")
+    )
+    page = max(page, 1)
+    start = (page - 1) * HISTORY_PAGE_SIZE
+    # One row beyond what is shown: the movement of the page's oldest entry, and whether there are older.
+    wanted = start + HISTORY_PAGE_SIZE + 1
+    recent = list(snapshots[: max(HISTORY_CHART_POINTS, wanted if page == 1 else 0)])
+    rows = recent[start:wanted] if page == 1 else list(snapshots[start:wanted])
+    chart_rows = list(reversed(recent[:HISTORY_CHART_POINTS]))
+    until = today or timezone.localdate()
+    return ScoreHistory(
+        entries=_history_entries(rows, HISTORY_PAGE_SIZE),
+        page=page,
+        has_older=len(rows) > HISTORY_PAGE_SIZE,
+        priority_line=charts.step_sparkline(
+            [(day, priority) for day, priority, _ in chart_rows], until=until, text=lambda v: fixed_text(v, 1)
+        ),
+        rank_line=charts.step_sparkline(
+            [(day, rank) for day, _, rank in chart_rows],
+            until=until,
+            text=lambda v: f"#{v:.0f}",
+            invert=True,
+        ),
+        charted=len(chart_rows),
+    )
+
+
+# --- Whether a recompute is under way (the pages' "Recomputing priorities…" indicator) ------------------
+
+
+def recompute_in_progress(*, workspace_id: int) -> bool:
+    """Whether the workspace's priorities are being recomputed: a task is queued (a change or a request
+    asked for one) or a run is under way. One query.
+
+    Changes not covered by a run whose task is no longer queued (the last run failed) are not "in
+    progress": nothing is going to cover them until the next change, so the indicator would wait forever."""
+    # A queued task or a running run older than this was lost with its worker; the pages do not wait for it.
+    fresh = timezone.now() - timedelta(seconds=RECOMPUTE_QUEUED_STALE_SECONDS)
+    running = RecomputeRun.objects.filter(
+        workspace_id=workspace_id, status=RecomputeRun.Status.RUNNING, started_at__gte=fresh
+    )
+    queued = RecomputeState.objects.filter(workspace_id=workspace_id, queued=True, queued_at__gte=fresh)
+    found = Workspace.objects.filter(pk=workspace_id).values_list(Exists(queued), Exists(running)).first()
+    return bool(found and any(found))

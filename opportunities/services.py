@@ -17,7 +17,7 @@ from atlas.models import Membership, Tag, User, Workspace
 from atlas.services import activity_record
 from journeys.models import Insight, Step
 from okrs.models import KeyResult
-from opportunities import recompute, scoring
+from opportunities import columns, recompute, scoring
 from opportunities.models import (
     ComputedScore,
     ComputedScoreInput,
@@ -157,6 +157,56 @@ def priorities_request_recompute(*, workspace_id: int) -> None:
     transaction.on_commit(enqueue)
 
 
+@dataclass(frozen=True, slots=True)
+class ManualRecompute:
+    """What a manual request for a recompute did: `enqueued` one, or found one under way that covers it
+    (`running`: the run in progress; None when a task is queued and has not started yet)."""
+
+    enqueued: bool
+    running: RecomputeRun | None = None
+
+
+def priorities_request_manual_recompute(*, workspace_id: int) -> ManualRecompute:
+    """Ask for the workspace's scores to be recomputed now (a run with trigger "manual", no debounce),
+    enqueued once the current transaction commits.
+
+    Deduplicated on RecomputeState, as `priorities_request_recompute` is: while a run is under way or a
+    task is queued, the request enqueues nothing (that run or task covers it) — a double-clicked button
+    or an impatient script does not queue two full recomputes of a large workspace. The claim is a
+    compare-and-set on `queued`, so two simultaneous requests enqueue one task. A queued flag or a
+    "running" run older than RECOMPUTE_QUEUED_STALE_SECONDS was lost with its worker and does not count."""
+    from opportunities.tasks import recompute_priorities
+
+    now = timezone.now()
+    stale = now - timedelta(seconds=RECOMPUTE_QUEUED_STALE_SECONDS)
+    running = (
+        RecomputeRun.objects.filter(
+            workspace_id=workspace_id, status=RecomputeRun.Status.RUNNING, started_at__gte=stale
+        )
+        .order_by("-started_at", "-id")
+        .first()
+    )
+    if running is not None:
+        return ManualRecompute(enqueued=False, running=running)
+    RecomputeState.objects.bulk_create([RecomputeState(workspace_id=workspace_id)], ignore_conflicts=True)
+    claimed = (
+        RecomputeState.objects.filter(workspace_id=workspace_id)
+        .filter(Q(queued=False) | Q(queued_at__lt=stale) | Q(queued_at__isnull=True))
+        .update(queued=True, queued_at=now)
+    )
+    if not claimed:
+        return ManualRecompute(enqueued=False)
+    # robust: where the task runs in-process, a failing run is recorded as failed (the caller shows it)
+    # instead of failing the request that asked for it.
+    transaction.on_commit(
+        lambda: recompute_priorities.apply_async(
+            kwargs={"workspace_id": workspace_id, "trigger": RecomputeRun.Trigger.MANUAL}
+        ),
+        robust=True,
+    )
+    return ManualRecompute(enqueued=True)
+
+
 @contextmanager
 def _workspace_recompute_lock(workspace_id: int):
     """One run per workspace at a time. A PostgreSQL session advisory lock: if the worker dies, its
@@ -179,20 +229,25 @@ def priorities_recompute(*, workspace_id: int, trigger: str = "change") -> Recom
     are serialised, and a run triggered by a change is skipped when an earlier run already covered
     every request. Returns the run, or None when skipped."""
     RecomputeState.objects.bulk_create([RecomputeState(workspace_id=workspace_id)], ignore_conflicts=True)
-    # Committed at once, outside the run's transaction: a change from now on enqueues a follow-up.
-    RecomputeState.objects.filter(workspace_id=workspace_id).update(queued=False)
     with _workspace_recompute_lock(workspace_id):
-        state = RecomputeState.objects.get(workspace_id=workspace_id)
-        if trigger == RecomputeRun.Trigger.CHANGE and state.done_seq >= state.requested_seq:
-            return None
-        covered = state.requested_seq
-        # Holding the lock, no other run is alive: a run still marked running lost its worker.
-        RecomputeRun.objects.filter(workspace_id=workspace_id, status=RecomputeRun.Status.RUNNING).update(
-            status=RecomputeRun.Status.INTERRUPTED, finished_at=timezone.now()
-        )
-        run = RecomputeRun.objects.create(
-            workspace_id=workspace_id, trigger=trigger, started_at=timezone.now(), covered_seq=covered
-        )
+        # Committed at once, outside the run's transaction, and together: the task stops being queued
+        # (a change from now on enqueues a follow-up; one made while this task waited for the lock is
+        # covered by it) and the run starts, so a page polling `recompute_in_progress` never sees a gap.
+        with transaction.atomic():
+            state = RecomputeState.objects.select_for_update().get(workspace_id=workspace_id)
+            if state.queued:
+                state.queued = False
+                state.save(update_fields=["queued"])
+            if trigger == RecomputeRun.Trigger.CHANGE and state.done_seq >= state.requested_seq:
+                return None
+            covered = state.requested_seq
+            # Holding the lock, no other run is alive: a run still marked running lost its worker.
+            RecomputeRun.objects.filter(workspace_id=workspace_id, status=RecomputeRun.Status.RUNNING).update(
+                status=RecomputeRun.Status.INTERRUPTED, finished_at=timezone.now()
+            )
+            run = RecomputeRun.objects.create(
+                workspace_id=workspace_id, trigger=trigger, started_at=timezone.now(), covered_seq=covered
+            )
         started = time.perf_counter()
         try:
             with transaction.atomic():
@@ -593,14 +648,12 @@ def scoring_model_preview(*, workspace: Workspace, spec: scoring.ModelSpec) -> S
         nodes=current_spec.nodes + spec.nodes,
         priority=spec.priority,
     )
-    inputs = recompute.load_inputs(workspace.pk, both)
+    cols = recompute.load_columns(workspace.pk, both)
+    ids = cols.ids.tolist()
 
     def priorities(evaluator: scoring.Evaluator) -> dict[int, float]:
-        evaluate, key, none = evaluator.evaluate, evaluator.priority, {}
-        return {
-            pk: evaluate(inputs.values.get(pk, none), inputs.evidence.get(pk, none))[key]
-            for pk in inputs.opportunity_ids
-        }
+        nodes = columns.evaluate(evaluator.program, cols.criteria, cols.evidence, len(ids))
+        return dict(zip(ids, nodes[evaluator.priority].tolist(), strict=True))
 
     proposed = priorities(proposed_model)
     current = priorities(current_model) if current_model else None
@@ -613,6 +666,6 @@ def scoring_model_preview(*, workspace: Workspace, spec: scoring.ModelSpec) -> S
     return ScoringPreview(
         top=[replace(m, title=titles.get(m.opportunity_id, "")) for m in top],
         leaving=[replace(m, title=titles.get(m.opportunity_id, "")) for m in leaving],
-        opportunity_count=len(inputs.opportunity_ids),
+        opportunity_count=len(ids),
         current_ranked=current_model is not None,
     )

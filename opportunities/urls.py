@@ -10,6 +10,7 @@ urlpatterns = [
     path("backlog/export.xlsx", views.backlog_xlsx, name="backlog_xlsx"),
     path("backlog/rows/<int:opportunity_id>/", views.backlog_row, name="backlog_row"),
     path("matrix/", views.matrix, name="matrix"),
+    path("priorities/status/", views.recompute_status, name="recompute_status"),
     path("opportunities/<int:opportunity_id>/", views.detail, name="detail"),
     path("opportunities/<int:opportunity_id>/edit/", views.edit, name="edit"),
     path("opportunities/<int:opportunity_id>/criteria/", views.criteria, name="criteria"),

@@ -16,6 +16,7 @@ from django.urls import reverse
 from django.utils import timezone
 from django.utils.cache import patch_vary_headers
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
+from django_htmx.http import trigger_client_event
 
 from atlas.services import activity_record
 from atlas.tenancy import get_scoped, scoped, workspace_view
@@ -26,6 +27,11 @@ from opportunities.forms import CriterionValuesForm, OpportunityForm, SolutionFo
 from opportunities.models import CriterionValue, Opportunity, Perspective, Solution
 
 POLL_LIMIT = 30  # a recomputing row asks every 2 s for a minute, then says the score is pending
+
+# htmx events (HX-Trigger): a write asked for a recompute (the page's indicator starts following it);
+# the recompute the indicator followed is done (the page's scores refresh themselves once).
+RECOMPUTE_REQUESTED = "priorities-recompute-requested"
+RECOMPUTED = "priorities-recomputed"
 
 
 def _partial_or_page(
@@ -74,9 +80,13 @@ def _has_empty_parameters(request: HttpRequest) -> bool:
     return any(value == "" for value in request.GET.values())
 
 
+# Elements that refresh a page's results in place when a recompute is over: nothing to push to history.
+REFRESHERS = ("backlog-refresh", "matrix-refresh")
+
+
 def _push_clean_url(request: HttpRequest, response: HttpResponse) -> HttpResponse:
     """htmx puts the form's URL, empty fields and all, in the address bar; give it the clean one."""
-    if request.htmx and not request.htmx.history_restore_request:
+    if request.htmx and not request.htmx.history_restore_request and request.htmx.trigger not in REFRESHERS:
         response["HX-Push-Url"] = _url_with(request)
     return response
 
@@ -205,12 +215,14 @@ def backlog_row(request: HttpRequest, opportunity_id: int) -> HttpResponse:
         values=_criterion_values(opportunity),
         auto_id=f"opp{opportunity.pk}-%s",
     )
-    if request.method == "POST" and _save_criterion_values(request, opportunity, form):
-        if not request.htmx:
-            return redirect("opportunities:backlog", workspace.slug)
-        form = None
+    saved = request.method == "POST" and _save_criterion_values(request, opportunity, form)
+    if saved and not request.htmx:
+        return redirect("opportunities:backlog", workspace.slug)
     row = selectors.backlog_row(workspace=workspace, opportunity_id=opportunity.pk)
-    return render(request, "opportunities/backlog.html#group", _row_context(request, row, form=form))
+    response = render(
+        request, "opportunities/backlog.html#group", _row_context(request, row, form=None if saved else form)
+    )
+    return _recompute_requested(response) if saved and form.changed_values() else response
 
 
 def _poll_count(request: HttpRequest) -> int:
@@ -289,6 +301,9 @@ def _opportunity_context(request: HttpRequest, opportunity: Opportunity) -> dict
         "key_results": key_results,
         "solutions": scoped(workspace, Solution).filter(opportunity=opportunity).order_by("created_at", "id"),
         "breakdown": selectors.breakdown_for_display(selectors.explanation_of(opportunity)),
+        "history": selectors.score_history(
+            opportunity=opportunity, page=_page_number(request.GET.get("history"))
+        ),
         "can_edit": request.membership.can_edit,
     }
 
@@ -310,15 +325,29 @@ def _criteria_context(opportunity: Opportunity, workspace, form: CriterionValues
 @require_GET
 @workspace_view()
 def detail(request: HttpRequest, opportunity_id: int) -> HttpResponse:
-    """An opportunity: its evidence, steps, key results, solutions, scores and why it ranks where it does."""
+    """An opportunity: its evidence, steps, key results, solutions, scores, why it ranks where it does and
+    how its score moved (`?history=<page>` pages the score history)."""
     opportunity = _get_opportunity(request, opportunity_id)
     context = _opportunity_context(request, opportunity) | _criteria_context(opportunity, request.workspace)
     return _partial_or_page(
         request,
         "opportunities/detail.html",
-        {"solutions": "solutions-card", "criteria": "criteria-card"},
+        {
+            "solutions": "solutions-card",
+            "criteria": "criteria-card",
+            "score-history": "history-card",
+            "score": "score-strip",
+            "breakdown": "breakdown-card",
+        },
         context,
     )
+
+
+def _page_number(value: str | None) -> int:
+    try:
+        return max(1, int(value or 1))
+    except ValueError:
+        return 1
 
 
 @require_POST
@@ -340,7 +369,33 @@ def criteria(request: HttpRequest, opportunity_id: int) -> HttpResponse:
     )
     context["criteria_saved"] = saved
     template = "opportunities/detail.html#criteria-card" if request.htmx else "opportunities/detail.html"
-    return render(request, template, context)
+    response = render(request, template, context)
+    return _recompute_requested(response) if saved and form.changed_values() else response
+
+
+def _recompute_requested(response: HttpResponse) -> HttpResponse:
+    """Tell the page (htmx) that this write asked for a recompute: its indicator starts following it."""
+    return trigger_client_event(response, RECOMPUTE_REQUESTED)
+
+
+@require_GET
+@workspace_view()
+def recompute_status(request: HttpRequest) -> HttpResponse:
+    """The pages' "Recomputing priorities…" indicator (opportunities/_recompute_status.html), polled by
+    htmx while a recompute is queued or running. `?watch=1`: the indicator is following a recompute;
+    when it is over, the answer says so and fires `priorities-recomputed`, once, so the page refreshes
+    its scores. A fixed number of queries."""
+    in_progress = selectors.recompute_in_progress(workspace_id=request.workspace.pk)
+    watching = request.GET.get("watch") == "1"
+    context = {
+        "pending": in_progress,
+        "done": watching and not in_progress,
+        "poll": _poll_count(request),
+        "poll_limit": POLL_LIMIT,
+    }
+    response = render(request, "opportunities/_recompute_status.html#indicator", context)
+    patch_vary_headers(response, ["HX-Request"])
+    return trigger_client_event(response, RECOMPUTED) if context["done"] else response
 
 
 @require_http_methods(["GET", "POST"])

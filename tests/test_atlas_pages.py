@@ -1,5 +1,7 @@
 """The read-only atlas overview and journey map."""
 
+from datetime import date
+
 import pytest
 from django.db import connection
 from django.test.utils import CaptureQueriesContext
@@ -15,7 +17,60 @@ from journeys.models import (
     Step,
     Touchpoint,
 )
+from metrics.models import DataPoint, Kpi
 from opportunities.models import Opportunity
+
+
+def add_kpis(workspace, journeys, steps, macros):
+    """Per journey a CSAT KPI at 78 % (target ≥ 85: off target), per step a ratio KPI at 0.9 (target ≥ 0.8:
+    on target), per macro journey an NPS KPI without a measurement."""
+    kpis = Kpi.objects.bulk_create(
+        [
+            *(
+                Kpi(
+                    workspace=workspace,
+                    name=f"CSAT {j.name}",
+                    kpi_type="csat",
+                    scope="journey",
+                    journey=j,
+                    target=85,
+                )
+                for j in journeys
+            ),
+            *(
+                Kpi(
+                    workspace=workspace,
+                    name=f"Rate {s.pk}",
+                    kpi_type="ratio",
+                    scope="step",
+                    step=s,
+                    target=0.8,
+                )
+                for s in steps
+            ),
+            *(
+                Kpi(
+                    workspace=workspace,
+                    name=f"NPS {m.name}",
+                    kpi_type="nps",
+                    scope="macro_journey",
+                    macro_journey=m,
+                    target=30,
+                )
+                for m in macros
+            ),
+        ]
+    )
+    today = date(2026, 11, 1)
+    DataPoint.objects.bulk_create(
+        DataPoint(
+            workspace=workspace, kpi=kpi, date=today, csat_1=2, csat_2=5, csat_3=15, csat_4=48, csat_5=30
+        )
+        if kpi.kpi_type == "csat"
+        else DataPoint(workspace=workspace, kpi=kpi, date=today, numerator=90, denominator=100)
+        for kpi in kpis
+        if kpi.kpi_type != "nps"
+    )
 
 
 def build_atlas(workspace, owner, *, macro_journeys: int, journeys_per_macro: int, stages: int = 5):
@@ -51,6 +106,7 @@ def build_atlas(workspace, owner, *, macro_journeys: int, journeys_per_macro: in
     insight.steps.add(*steps[::2])
     opportunity = Opportunity.objects.create(workspace=workspace, title="One form")
     opportunity.steps.add(*steps[::3])
+    add_kpis(workspace, journeys, steps[::2], macros)
     return lifecycle
 
 
@@ -78,14 +134,16 @@ def test_atlas_empty_state_tells_what_to_do_first(client_for, viewer):
     assert "Ask an editor" in body
 
 
+@pytest.mark.parametrize("role", ["owner", "viewer"])
 def test_atlas_query_count_does_not_grow_with_the_atlas(
-    client_for, owner, workspace, other_workspace, outsider
+    client_for, owner, viewer, workspace, other_workspace, outsider, role
 ):
-    client = client_for(owner)
+    client = client_for(owner if role == "owner" else viewer)
     build_atlas(workspace, owner, macro_journeys=2, journeys_per_macro=1)
     small, _ = count_queries(client, "/w/acme/")
     # A second, much larger workspace must not change the count of the first either.
     build_atlas(other_workspace, outsider, macro_journeys=50, journeys_per_macro=4)
+    Kpi.objects.filter(workspace=workspace).delete()
     Journey.objects.filter(workspace=workspace).delete()
     MacroJourney.objects.filter(workspace=workspace).delete()
     LifecycleStage.objects.filter(workspace=workspace).delete()
@@ -93,8 +151,56 @@ def test_atlas_query_count_does_not_grow_with_the_atlas(
     build_atlas(workspace, owner, macro_journeys=50, journeys_per_macro=4)
     large, response = count_queries(client, "/w/acme/")
     assert Journey.objects.filter(workspace=workspace).count() == 200
+    assert Kpi.objects.filter(workspace=workspace).count() == 200 + 200 + 50
     assert small == large
-    assert "Macro 49 journey 3" in response.content.decode()
+    body = response.content.decode()
+    assert "Macro 49 journey 3" in body
+    assert "1 of 2 KPIs off target" in body  # the journey's CSAT misses, its step's ratio meets
+
+
+def test_atlas_shows_kpi_health_of_journeys_and_macro_journeys(client_for, viewer, workspace, owner):
+    build_atlas(workspace, owner, macro_journeys=1, journeys_per_macro=1, stages=1)
+    body = client_for(viewer).get("/w/acme/").content.decode()
+    assert "1 of 2 KPIs off target" in body  # the journey
+    assert "1 KPI not measured" in body  # the macro journey's NPS has no data point yet
+    assert "KPIs off target" in body and "of 3" in body  # the summary: 1 of 3 with a target
+
+
+def test_atlas_switches_lifecycle_and_falls_back_to_the_first(client_for, viewer, workspace):
+    customer = Lifecycle.objects.create(workspace=workspace, name="Customer lifecycle", position=0)
+    employee = Lifecycle.objects.create(workspace=workspace, name="Employee lifecycle", position=1)
+    LifecycleStage.objects.create(workspace=workspace, lifecycle=customer, name="Awareness", position=0)
+    LifecycleStage.objects.create(workspace=workspace, lifecycle=employee, name="Hiring", position=0)
+    client = client_for(viewer)
+    assert "Awareness" in client.get("/w/acme/").content.decode()
+    body = client.get(f"/w/acme/?lifecycle={employee.pk}").content.decode()
+    assert "Hiring" in body and "Awareness" not in body
+    assert f'href="/w/acme/?lifecycle={customer.pk}"' in body  # the tab back
+    assert "Awareness" in client.get("/w/acme/?lifecycle=nonsense").content.decode()
+
+
+def test_atlas_links_journeys_to_their_map_and_persona(client_for, viewer, workspace, owner):
+    build_atlas(workspace, owner, macro_journeys=1, journeys_per_macro=1, stages=1)
+    journey = Journey.objects.get()
+    body = client_for(viewer).get("/w/acme/").content.decode()
+    assert f'href="/w/acme/journeys/{journey.pk}/"' in body
+    assert f'href="/w/acme/personas/{journey.primary_persona_id}/"' in body
+    assert f'id="macro-{journey.macro_journey_id}"' in body  # breadcrumbs link to this anchor
+
+
+def test_atlas_lists_a_to_be_journey_under_the_current_one_it_improves(client_for, viewer, workspace):
+    lifecycle = Lifecycle.objects.create(workspace=workspace, name="L")
+    stage = LifecycleStage.objects.create(
+        workspace=workspace, lifecycle=lifecycle, name="Purchase", position=0
+    )
+    macro = MacroJourney.objects.create(workspace=workspace, stage=stage, name="Get a mortgage", position=0)
+    apply = Journey.objects.create(workspace=workspace, macro_journey=macro, name="Apply in branch")
+    Journey.objects.create(workspace=workspace, macro_journey=macro, name="Zoom through")
+    Journey.objects.create(
+        workspace=workspace, macro_journey=macro, name="Apply online", kind="to_be", current_journey=apply
+    )
+    body = client_for(viewer).get("/w/acme/").content.decode()
+    assert body.index("Apply in branch") < body.index("Apply online") < body.index("Zoom through")
 
 
 def build_map(workspace, *, steps: int, insights: int, opportunities: int) -> Journey:
@@ -143,7 +249,7 @@ def test_journey_map_shows_lanes_in_step_order(client_for, viewer, workspace):
     body = client_for(viewer).get(f"/w/acme/journeys/{journey.pk}/").content.decode()
     assert body.index("Step 0") < body.index("Step 4")
     assert "Phase 0" in body and "Insight 2" in body and "Opportunity 1" in body
-    assert "Emotion -2" in body and "Emotion +2" in body
+    assert "Angry" in body and "Delighted" in body  # the emotion lane: −2 … +2
 
 
 def test_journey_map_query_count_is_constant(client_for, viewer, workspace):

@@ -212,10 +212,10 @@ def test_a_change_already_covered_is_not_run_twice(workspace, model):
 def test_a_failed_run_is_recorded_and_writes_nothing(workspace, model, monkeypatch):
     opportunity = make_opportunity(workspace, "One")
 
-    def broken(inputs, evaluator):
+    def broken(cols, evaluator):
         raise RuntimeError("boom")
 
-    monkeypatch.setattr(recompute, "score", broken)
+    monkeypatch.setattr(recompute, "score_columns", broken)
     with pytest.raises(RuntimeError):
         services.priorities_recompute(workspace_id=workspace.pk, trigger="manual")
     run = RecomputeRun.objects.get(workspace=workspace)
@@ -310,9 +310,9 @@ def test_only_rows_whose_score_changed_are_written(workspace, model, journey):
     evaluator = scoring.compile_model(spec)
 
     def rows_written() -> int:
-        inputs = recompute.load_inputs(workspace.pk, spec)
-        return recompute.write_scores(
-            workspace.pk, recompute.score(inputs, evaluator), timezone.now(), inputs.current
+        cols = recompute.load_columns(workspace.pk, spec)
+        return recompute.write_columns(
+            workspace.pk, cols, recompute.score_columns(cols, evaluator), timezone.now()
         )
 
     assert rows_written() == 0  # nothing changed since the run
@@ -358,3 +358,72 @@ def test_postgresql_one_query_links_equal_the_orm_links(workspace, model, journe
     assert as_rows(fast.steps) == as_rows(orm.steps)
     assert fast.insights and fast.steps
     assert fast.current == orm.current
+
+
+# --- Manual requests (the API's POST …/recompute/) -------------------------------------------------------
+
+
+def capture_enqueued(monkeypatch) -> list[dict]:
+    from opportunities import tasks
+
+    enqueued: list[dict] = []
+    monkeypatch.setattr(tasks.recompute_priorities, "apply_async", lambda **kw: enqueued.append(kw))
+    return enqueued
+
+
+def test_manual_requests_enqueue_one_run_until_it_starts(
+    workspace, model, django_capture_on_commit_callbacks, monkeypatch
+):
+    enqueued = capture_enqueued(monkeypatch)
+    with django_capture_on_commit_callbacks(execute=True):
+        results = [services.priorities_request_manual_recompute(workspace_id=workspace.pk) for _ in range(3)]
+
+    assert [r.enqueued for r in results] == [True, False, False]
+    assert enqueued == [{"kwargs": {"workspace_id": workspace.pk, "trigger": "manual"}}]
+    # The run starts (clears `queued`) and ends: the next request enqueues again.
+    services.priorities_recompute(workspace_id=workspace.pk, trigger="manual")
+    with django_capture_on_commit_callbacks(execute=True):
+        assert services.priorities_request_manual_recompute(workspace_id=workspace.pk).enqueued
+    assert len(enqueued) == 2
+
+
+def test_a_manual_request_is_covered_by_a_queued_change_and_the_reverse(
+    workspace, model, django_capture_on_commit_callbacks, monkeypatch
+):
+    enqueued = capture_enqueued(monkeypatch)
+    with django_capture_on_commit_callbacks(execute=True):
+        services.priorities_request_recompute(workspace_id=workspace.pk)  # claims `queued` on commit
+    with django_capture_on_commit_callbacks(execute=True):
+        assert not services.priorities_request_manual_recompute(workspace_id=workspace.pk).enqueued
+    assert len(enqueued) == 1
+
+    RecomputeState.objects.filter(workspace=workspace).update(queued=False)  # that task started
+    with django_capture_on_commit_callbacks(execute=True):
+        assert services.priorities_request_manual_recompute(workspace_id=workspace.pk).enqueued
+        services.priorities_request_recompute(workspace_id=workspace.pk)  # covered by the manual run
+    assert [kw["kwargs"].get("trigger") for kw in enqueued] == [None, "manual"]
+
+
+def test_a_manual_request_during_a_run_returns_the_run(
+    workspace, model, django_capture_on_commit_callbacks, monkeypatch
+):
+    enqueued = capture_enqueued(monkeypatch)
+    running = RecomputeRun.objects.create(workspace=workspace, started_at=timezone.now())
+    with django_capture_on_commit_callbacks(execute=True):
+        result = services.priorities_request_manual_recompute(workspace_id=workspace.pk)
+    assert (result.enqueued, result.running) == (False, running)
+    assert enqueued == []
+
+
+def test_a_lost_task_or_a_dead_run_does_not_block_manual_requests(
+    workspace, model, django_capture_on_commit_callbacks, monkeypatch
+):
+    enqueued = capture_enqueued(monkeypatch)
+    long_ago = timezone.now() - timedelta(seconds=services.RECOMPUTE_QUEUED_STALE_SECONDS + 60)
+    RecomputeRun.objects.create(workspace=workspace, started_at=long_ago)  # its worker died
+    RecomputeState.objects.create(workspace=workspace, queued=True, queued_at=long_ago)  # lost in the broker
+    with django_capture_on_commit_callbacks(execute=True):
+        result = services.priorities_request_manual_recompute(workspace_id=workspace.pk)
+    assert (result.enqueued, result.running) == (True, None)
+    assert len(enqueued) == 1
+    assert RecomputeState.objects.get(workspace=workspace).queued_at > long_ago

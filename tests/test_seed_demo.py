@@ -15,7 +15,7 @@ from django.utils.html import escape
 from atlas.demo import content
 from atlas.demo.build import workspace_counts
 from atlas.demo.scale import scale_seed
-from atlas.models import Membership, Role, Tag, TagKind, User, Workspace, WorkspaceScoped
+from atlas.models import Comment, Membership, Role, Tag, TagKind, User, Workspace, WorkspaceScoped
 from journeys.models import Insight, Journey, LifecycleStage, MacroJourney, Persona, Step, StepEmotion
 from metrics.models import DataPoint, Kpi
 from okrs.models import CheckIn, KeyResult, OkrCycle
@@ -144,6 +144,21 @@ def test_demo_to_be_origin_map_names_real_steps():
         for to_be_step, current_step in renamed.items():
             assert to_be_step in keys[journey_key]
             assert current_step in keys[improves[journey_key]]
+
+
+def test_demo_has_conversations_with_mentions_on_every_kind_of_target(northbank):
+    comments = Comment.objects.filter(workspace=northbank)
+    assert comments.count() == len(content.COMMENTS)
+    for kind in ("journey", "step", "insight", "opportunity"):
+        assert comments.filter(**{f"{kind}__isnull": False}).exists()
+    mentioned = Membership.objects.filter(mentioned_in__workspace=northbank)
+    assert set(mentioned.values_list("user__email", flat=True)) == {
+        "admin@northbank.example",
+        "demo@northbank.example",
+        "editor@northbank.example",
+        "viewer@northbank.example",
+    }
+    assert comments.order_by("created_at").first().created_at < timezone.now() - timezone.timedelta(hours=48)
 
 
 def test_demo_has_personas_and_a_hierarchical_taxonomy(northbank):

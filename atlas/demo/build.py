@@ -15,8 +15,9 @@ from django.apps import apps
 from django.db import connection, models, transaction
 from django.utils import timezone
 
+from atlas.collaboration.mentions import build_directory, mentioned
 from atlas.demo import content as c
-from atlas.models import Membership, Role, Tag, User, Workspace
+from atlas.models import Comment, Membership, Role, Tag, User, Workspace
 from atlas.services import workspace_create
 from journeys.models import (
     Insight,
@@ -269,6 +270,7 @@ class _DemoBuilder:
         self._opportunities()
         self._kpis()
         self._okrs()
+        self._comments()
         return self.ws
 
     # -- tenancy, taxonomy, personas
@@ -523,6 +525,32 @@ class _DemoBuilder:
         )
 
     # -- measurement
+    def _comments(self) -> None:
+        """A few conversations with @mentions, timed in the recent past (no e-mails are sent)."""
+        directory = build_directory(
+            Membership.objects.filter(workspace=self.ws).values_list("pk", "user__email")
+        )
+        targets = {
+            "journey": lambda key: self.journey[key],
+            "step": self._step,
+            "insight": lambda key: self.insight[key],
+            "opportunity": lambda key: self.opportunity[key],
+        }
+        comments = [
+            Comment(workspace=self.ws, author=self.member[author], body=body, **{kind: targets[kind](key)})
+            for kind, key, author, body, _hours in c.COMMENTS
+        ]
+        Comment.objects.bulk_create(comments)
+        # created_at is auto_now_add: date the conversation into the past afterwards.
+        now = timezone.now()
+        for comment, (*_spec, hours) in zip(comments, c.COMMENTS, strict=True):
+            comment.created_at = now - timedelta(hours=hours)
+        Comment.objects.bulk_update(comments, ["created_at"])
+        link(
+            Comment.mentions,
+            [(comment.pk, pk) for comment in comments for pk in mentioned(comment.body, directory)],
+        )
+
     def _kpis(self) -> None:
         months = month_starts(self.today)
         rows = []

@@ -3793,6 +3793,47 @@ def opportunity(
     return OpportunitySpec(key, title, description, status, owner, steps, insights, scores, tags, solutions)
 
 
+# Conversations on the map and the backlog: (target kind, target key, author role, body, hours ago).
+# Mentions use e-mail handles (@editor is editor@northbank.example); they are parsed when seeded.
+COMMENTS = (
+    (
+        "step",
+        "account-now/credit-check",
+        "editor",
+        "Five of eight interviewees thought the credit check would hurt their score. "
+        "@admin can we get the drop-off numbers for this step from analytics?",
+        52,
+    ),
+    (
+        "step",
+        "account-now/credit-check",
+        "admin",
+        "Pulled them: 38% leave here. @demo this is our biggest leak.",
+        47,
+    ),
+    (
+        "journey",
+        "account-future",
+        "owner",
+        "Looks good for the Q3 review. @editor please add the switch offer's emotion for Leo before Thursday.",
+        30,
+    ),
+    (
+        "insight",
+        "fee-table-hidden",
+        "editor",
+        "Seen again in the March survey (n=412): 61% could not find the fees.",
+        20,
+    ),
+    (
+        "opportunity",
+        "nfc-id",
+        "admin",
+        "@viewer this is the one we discussed: it removes the branch visit for most applicants.",
+        6,
+    ),
+)
+
 JIRA = "https://jira.northbank.example/browse/"
 
 OPPORTUNITIES = (

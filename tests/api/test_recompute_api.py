@@ -3,7 +3,6 @@
 from datetime import timedelta
 
 import pytest
-from django.core.cache import cache
 from django.db import connection
 from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
@@ -11,14 +10,6 @@ from django.utils import timezone
 
 from opportunities.models import CriterionValue, Opportunity, RecomputeRun, RecomputeState
 from opportunities.presets import scoring_model_install_preset
-
-
-@pytest.fixture(autouse=True)
-def _forget_manual_requests():
-    """The manual-request window lives in the cache, which outlives a test's database."""
-    cache.clear()
-    yield
-    cache.clear()
 
 
 def recompute_url(workspace) -> str:
@@ -86,7 +77,7 @@ def test_answer_shows_the_run_when_tasks_run_in_process(scored_workspace, owner,
     assert body["latest_run"]["opportunity_count"] == 2
 
 
-def test_a_second_request_in_the_window_is_covered_by_the_first(
+def test_a_request_while_one_is_queued_is_covered_by_it(
     scored_workspace, editor, api_for, django_capture_on_commit_callbacks
 ):
     client = api_for(editor)
@@ -96,9 +87,38 @@ def test_a_second_request_in_the_window_is_covered_by_the_first(
 
     assert first.json()["enqueued"] is True
     assert second.status_code == 202
-    assert second.json()["enqueued"] is False
+    assert second.json() == {"enqueued": False, "pending": True, "latest_run": None}
     assert len(callbacks) == 1
     assert RecomputeRun.objects.filter(workspace=scored_workspace).count() == 1
+
+
+def test_a_request_while_a_run_is_under_way_returns_that_run(
+    scored_workspace, editor, api_for, django_capture_on_commit_callbacks
+):
+    running = make_run(scored_workspace, 0)
+    make_run(scored_workspace, 0.5, status="succeeded")
+
+    with django_capture_on_commit_callbacks(execute=True) as callbacks:
+        response = api_for(editor).post(recompute_url(scored_workspace))
+
+    body = response.json()
+    assert response.status_code == 202
+    assert (body["enqueued"], body["pending"]) == (False, True)
+    assert (body["latest_run"]["id"], body["latest_run"]["status"]) == (running.pk, "running")
+    assert callbacks == []
+
+
+def test_once_the_queued_run_has_run_a_new_request_is_enqueued(
+    scored_workspace, editor, api_for, django_capture_on_commit_callbacks
+):
+    client = api_for(editor)
+    with django_capture_on_commit_callbacks(execute=True):
+        client.post(recompute_url(scored_workspace))
+    with django_capture_on_commit_callbacks(execute=True) as callbacks:
+        again = client.post(recompute_url(scored_workspace))
+
+    assert again.json()["enqueued"] is True and len(callbacks) == 1
+    assert RecomputeRun.objects.filter(workspace=scored_workspace, trigger="manual").count() == 2
 
 
 def test_viewer_cannot_request_a_recompute(
