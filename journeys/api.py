@@ -4,13 +4,91 @@ Each viewset inherits the scoping mixin (workspace from the URL, roles, activity
 prefetches its many-to-many fields, so its query count does not grow with the rows returned
 (tests/api/test_query_counts.py)."""
 
-from drf_spectacular.utils import extend_schema
-from rest_framework import viewsets
+from django.db.models import F
+from drf_spectacular.utils import OpenApiResponse, extend_schema, extend_schema_view
+from rest_framework import status, viewsets
+from rest_framework.exceptions import APIException
 
 from atlas.api.scoping import WorkspaceScopedViewSetMixin
 from journeys import filters, serializers
 from journeys.models import Insight, Journey, Lifecycle, LifecycleStage, MacroJourney, Persona, Phase, Step
 from opportunities.api_mixins import MovesScoresMixin
+
+
+class StaleRevision(APIException):
+    status_code = status.HTTP_409_CONFLICT
+    default_code = "stale_revision"
+
+    def __init__(self, current: dict) -> None:
+        super().__init__(
+            "Someone changed this since the revision you sent; nothing was written. "
+            "`current` is how it is now: re-apply your change on top of it."
+        )
+        # Set after __init__, which would turn every value of `current` into a string.
+        self.detail = {"detail": self.detail, "current": current}
+
+
+def revision_checked_schema(serializer_class) -> dict:
+    stale = OpenApiResponse(
+        description="Based on an older revision: nothing written; the body holds `current`."
+    )
+    responses = {200: serializer_class, 409: stale}
+    return {
+        "update": extend_schema(responses=responses),
+        "partial_update": extend_schema(responses=responses),
+    }
+
+
+class RevisionCheckedMixin:
+    """Writes claim the row's revision with one compare-and-set UPDATE (`… WHERE revision = sent`), the
+    same protocol as the journey map editor (journeys/services/maps.py), so an API client and a person
+    in the browser never overwrite each other silently."""
+
+    def update_object(self, serializer):
+        instance = serializer.instance
+        sent = serializer.validated_data.pop("revision", None)
+        rows = type(instance).objects.filter(pk=instance.pk)
+        claimed = (rows if sent is None else rows.filter(revision=sent)).update(revision=F("revision") + 1)
+        if not claimed:
+            raise StaleRevision(
+                current=serializer.to_representation(self.scoped_queryset().get(pk=instance.pk))
+            )
+        instance.revision = rows.values_list("revision", flat=True).get()
+        return super().update_object(serializer)
+
+    def create_object(self, serializer):
+        serializer.validated_data.pop("revision", None)
+        return super().create_object(serializer)
+
+
+def journey_structure_changed(journey_id: int) -> None:
+    """Steps or phases were added, removed or reordered: editors holding the older structure are refused."""
+    Journey.objects.filter(pk=journey_id).update(revision=F("revision") + 1)
+
+
+class ChangesJourneyStructureMixin:
+    """Phases and steps: creating, deleting or moving one raises its journey's revision."""
+
+    structure_fields = ("position", "phase", "journey")
+
+    def create_object(self, serializer):
+        instance = super().create_object(serializer)
+        journey_structure_changed(instance.journey_id)
+        return instance
+
+    def update_object(self, serializer):
+        moved = {name for name in self.structure_fields if name in serializer.validated_data}
+        journey_before = serializer.instance.journey_id
+        instance = super().update_object(serializer)
+        if moved:
+            journey_structure_changed(journey_before)
+            if instance.journey_id != journey_before:
+                journey_structure_changed(instance.journey_id)
+        return instance
+
+    def destroy_object(self, instance) -> None:
+        super().destroy_object(instance)
+        journey_structure_changed(instance.journey_id)
 
 
 @extend_schema(tags=["lifecycles"])
@@ -43,7 +121,8 @@ class MacroJourneyViewSet(WorkspaceScopedViewSetMixin, viewsets.ModelViewSet):
 
 
 @extend_schema(tags=["journeys"])
-class JourneyViewSet(WorkspaceScopedViewSetMixin, viewsets.ModelViewSet):
+@extend_schema_view(**revision_checked_schema(serializers.JourneySerializer))
+class JourneyViewSet(RevisionCheckedMixin, WorkspaceScopedViewSetMixin, viewsets.ModelViewSet):
     """Journeys of a macro journey: current journeys and the to-be journeys that improve them."""
 
     queryset = Journey.objects.prefetch_related("personas", "tags")
@@ -53,7 +132,7 @@ class JourneyViewSet(WorkspaceScopedViewSetMixin, viewsets.ModelViewSet):
 
 
 @extend_schema(tags=["phases"])
-class PhaseViewSet(WorkspaceScopedViewSetMixin, viewsets.ModelViewSet):
+class PhaseViewSet(ChangesJourneyStructureMixin, WorkspaceScopedViewSetMixin, viewsets.ModelViewSet):
     """Phases of a journey: ordered groups of consecutive steps."""
 
     queryset = Phase.objects.all()
@@ -63,7 +142,14 @@ class PhaseViewSet(WorkspaceScopedViewSetMixin, viewsets.ModelViewSet):
 
 
 @extend_schema(tags=["steps"])
-class StepViewSet(MovesScoresMixin, WorkspaceScopedViewSetMixin, viewsets.ModelViewSet):
+@extend_schema_view(**revision_checked_schema(serializers.StepSerializer))
+class StepViewSet(
+    MovesScoresMixin,
+    ChangesJourneyStructureMixin,
+    RevisionCheckedMixin,
+    WorkspaceScopedViewSetMixin,
+    viewsets.ModelViewSet,
+):
     """Steps of a journey with their lanes; a step's phase must belong to its journey."""
 
     queryset = Step.objects.prefetch_related("tags")

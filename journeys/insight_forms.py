@@ -72,13 +72,10 @@ class InsightForm(forms.Form):
         widget=forms.SelectMultiple(attrs={"size": 6}),
         help_text="Hold Ctrl (⌘ on a Mac) to choose several.",
     )
-    steps = GroupedModelMultipleChoiceField(
-        label="Pinned to steps",
-        queryset=Step.objects.none(),
-        required=False,
-        group_of=lambda step: step.journey.name + (" (to-be)" if step.journey.is_to_be else ""),
-        widget=forms.SelectMultiple(attrs={"size": 8}),
-        help_text="The journey steps this insight belongs to. Hold Ctrl (⌘ on a Mac) to choose several.",
+    # Rendered by journeys/insights/_step_picker.html (a journey, then its steps), never as a list of every
+    # step of the workspace: the queryset only checks the ids sent.
+    steps = forms.ModelMultipleChoiceField(
+        label="Pinned to steps", queryset=Step.objects.none(), required=False
     )
     # The `updated_at` the editor started from: a save on top of someone else's change is refused.
     version = forms.CharField(widget=forms.HiddenInput, required=False)
@@ -87,14 +84,20 @@ class InsightForm(forms.Form):
         super().__init__(*args, **kwargs)
         # Labels first: a grouped field lists its choices as soon as it gets its queryset.
         self.fields["tags"].label_from_instance = lambda tag: tag.name
-        self.fields["steps"].label_from_instance = lambda step: step.name
         self.fields["personas"].queryset = scoped(workspace, Persona).order_by("name")
         self.fields["tags"].queryset = scoped(workspace, Tag).order_by("kind", "name")
-        self.fields["steps"].queryset = (
-            scoped(workspace, Step)
-            .select_related("journey")
-            .order_by("journey__name", "journey_id", "position")
-        )
+        self.fields["steps"].queryset = scoped(workspace, Step)
+
+    @classmethod
+    def initial_from(cls, data) -> dict:
+        """Typed values as initial values: the form shown again (to browse another journey's steps)
+        without checking anything yet."""
+        multiple = {"personas", "tags", "steps"}
+        return {
+            name: data.getlist(name) if name in multiple else data.get(name)
+            for name in cls.base_fields
+            if name in data
+        }
 
     @staticmethod
     def initial_for(insight: Insight) -> dict:
@@ -194,10 +197,12 @@ BULK_ACTIONS = [
 
 class InsightBulkForm(forms.Form):
     """A bulk action on the selected insights (`insight`, repeated). Ids are parsed here; whether they
-    are in the workspace is the view's business (404 otherwise)."""
+    are in the workspace is the view's business (404 otherwise). `pin_journey` is the journey whose steps
+    the step menu lists."""
 
     action = forms.ChoiceField(choices=BULK_ACTIONS)
     tag = forms.IntegerField(required=False)
+    pin_journey = forms.IntegerField(required=False)
     step = forms.IntegerField(required=False)
 
     def __init__(self, data, *args, **kwargs):
@@ -221,7 +226,10 @@ class InsightBulkForm(forms.Form):
         if action == "tag" and cleaned.get("tag") is None:
             self.add_error("tag", "Choose the tag to add.")
         if action == "pin" and cleaned.get("step") is None:
-            self.add_error("step", "Choose the step to pin to.")
+            if cleaned.get("pin_journey") is None:
+                self.add_error("step", "Choose a journey, then the step to pin to.")
+            else:
+                self.add_error("step", "Now choose the step of this journey to pin to.")
         return cleaned
 
 

@@ -6,7 +6,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass, field
 from typing import Any
 
-from django.db.models import Count, IntegerField, OuterRef, Prefetch, Q, QuerySet, Subquery
+from django.db.models import Count, Prefetch, Q, QuerySet
 from django.db.models.functions import Coalesce
 
 from atlas.models import Activity, Tag, TagKind, Workspace
@@ -111,25 +111,76 @@ def filter_options(workspace: Workspace) -> FilterOptions:
     tags, tree = tag_options(workspace)
     return FilterOptions(
         personas=list(scoped(workspace, Persona).only("id", "name").order_by("name")),
-        journeys=list(
-            scoped(workspace, Journey)
-            .select_related("macro_journey")
-            .only("id", "name", "kind", "macro_journey__id", "macro_journey__name")
-            .order_by("macro_journey__name", "macro_journey_id", "kind", "name")
-        ),
+        journeys=journey_choices(workspace),
         tags=tags,
         tag_tree=tree,
     )
 
 
-def step_choices(workspace: Workspace) -> list[Step]:
-    """Every step with its journey, for a journey › step picker (regroup by journey): one query."""
+def journey_choices(workspace: Workspace) -> list[Journey]:
+    """The workspace's journeys grouped by macro journey (regroup by `macro_journey`): the first level of
+    a journey › step picker, and the list's journey filter. One query."""
+    return list(
+        scoped(workspace, Journey)
+        .select_related("macro_journey")
+        .only("id", "name", "kind", "macro_journey__id", "macro_journey__name")
+        .order_by("macro_journey__name", "macro_journey_id", "kind", "name")
+    )
+
+
+def steps_of_journey(workspace: Workspace, journey_id: int | str | None) -> list[Step]:
+    """One journey's steps in map order (none for an unknown or foreign journey): the second level of a
+    journey › step picker. One query, none without a journey."""
+    if journey_id in (None, "") or not str(journey_id).isdigit():
+        return []
     return list(
         scoped(workspace, Step)
+        .filter(journey_id=int(journey_id))
+        .select_related("journey")
+        .only("id", "name", "position", "journey__id", "journey__name", "journey__kind")
+        .order_by("position", "id")
+    )
+
+
+@dataclass
+class StepPicker:
+    """The insight form's "pinned to steps" field: the chosen steps (with their journeys), the journeys to
+    pick from, and the steps of the journey being browsed that are not chosen yet."""
+
+    chosen: list[Step]
+    journeys: list[Journey]
+    journey_id: int | None
+    journey_steps: list[Step]
+
+    @property
+    def journey(self) -> Journey | None:
+        return next((journey for journey in self.journeys if journey.pk == self.journey_id), None)
+
+
+def _ids(values: Iterable) -> list[int]:
+    return list(dict.fromkeys(int(v) for v in values if str(v).isdigit()))
+
+
+def step_picker(
+    workspace: Workspace, chosen_ids: Iterable, journey_id: int | str | None = None
+) -> StepPicker:
+    """The picker for `chosen_ids` (ids of another workspace are dropped), browsing `journey_id`, else the
+    journey of the first chosen step. Three queries, whatever the size of the workspace."""
+    chosen = list(
+        scoped(workspace, Step)
+        .filter(pk__in=_ids(chosen_ids))
         .select_related("journey")
         .only("id", "name", "position", "journey__id", "journey__name", "journey__kind")
         .order_by("journey__name", "journey_id", "position")
     )
+    journeys = journey_choices(workspace)
+    known = {journey.pk for journey in journeys}
+    browsing = int(journey_id) if str(journey_id or "").isdigit() and int(journey_id) in known else None
+    if browsing is None and chosen:
+        browsing = chosen[0].journey_id
+    taken = {step.pk for step in chosen}
+    steps = [step for step in steps_of_journey(workspace, browsing) if step.pk not in taken]
+    return StepPicker(chosen=chosen, journeys=journeys, journey_id=browsing, journey_steps=steps)
 
 
 @dataclass
@@ -186,11 +237,13 @@ def filtered_insights(
     return queryset.order_by(*SORTS[query.sort][1])
 
 
-def opportunity_count() -> Coalesce:
-    """Opportunities using the insight as evidence, counted in a subquery (no join to multiply rows)."""
-    links = Opportunity.insights.through.objects.filter(insight_id=OuterRef("pk"))
-    counted = links.order_by().values("insight_id").annotate(n=Count("*")).values("n")
-    return Coalesce(Subquery(counted, output_field=IntegerField()), 0)
+def opportunity_counts(insight_ids: list[int]) -> dict[int, int]:
+    """How many opportunities use each of these insights as evidence: one query for a page of rows.
+    (A correlated subquery in the list's SELECT would be evaluated for every row an OFFSET skips.)"""
+    if not insight_ids:
+        return {}
+    links = Opportunity.insights.through.objects.filter(insight_id__in=insight_ids)
+    return dict(links.order_by().values("insight_id").annotate(n=Count("*")).values_list("insight_id", "n"))
 
 
 def pinned_steps() -> Prefetch:
@@ -203,9 +256,9 @@ def pinned_steps() -> Prefetch:
 
 
 def with_row_details(queryset: QuerySet) -> QuerySet:
-    """What a list row shows: personas, tags, pinned steps with their journeys (three prefetch queries)
-    and the number of opportunities using it."""
-    return queryset.annotate(opportunity_count=opportunity_count()).prefetch_related(
+    """What a list row shows: personas, tags, pinned steps with their journeys (three prefetch queries);
+    `decorate_rows` adds the number of opportunities using each."""
+    return queryset.prefetch_related(
         Prefetch("personas", queryset=Persona.objects.only("id", "name").order_by("name")),
         Prefetch("tags", queryset=Tag.objects.only("id", "name", "kind").order_by("kind", "name")),
         pinned_steps(),
@@ -221,8 +274,11 @@ def journeys_of(insight: Insight) -> list[Journey]:
 
 
 def decorate_rows(insights: Iterable[Insight]) -> list[Insight]:
+    """A page of rows with `pinned_journeys`, `pinned_count` and `opportunity_count` (one more query)."""
     rows = list(insights)
+    counts = opportunity_counts([insight.pk for insight in rows])
     for insight in rows:
+        insight.opportunity_count = counts.get(insight.pk, 0)
         insight.pinned_journeys = journeys_of(insight)
         insight.pinned_count = len(insight.steps.all())
     return rows

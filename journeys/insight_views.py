@@ -125,7 +125,9 @@ def _list_response(
         "sources": Insight.Source.choices,
     }
     if can_edit:
-        context["step_choices"] = selectors.step_choices(workspace)
+        pin_journey = bulk_form.data.get("pin_journey", "") if bulk_form else ""
+        context["pin_journey"] = int(pin_journey) if pin_journey.isdigit() else None
+        context["pin_steps"] = selectors.steps_of_journey(workspace, pin_journey)
     htmx = request.htmx
     if htmx and htmx.target == "insight-results" and not htmx.history_restore_request:
         response = render(request, "journeys/insights/list.html#results", context, status=status)
@@ -224,16 +226,58 @@ def insight_detail(request: HttpRequest, insight_id: int) -> HttpResponse:
         "status_actions": {status: action for action, status in BULK_STATUS_ACTIONS.items()},
     }
     if can_edit:
-        context["step_choices"] = selectors.step_choices(workspace)
+        pin_journey = request.GET.get("pin_journey", "")
+        context["pin_journeys"] = selectors.journey_choices(workspace)
+        context["pin_journey"] = int(pin_journey) if pin_journey.isdigit() else None
+        context["pin_steps"] = selectors.steps_of_journey(workspace, pin_journey)
     return render(request, "journeys/insights/detail.html", context)
 
 
 def _form_page(request: HttpRequest, form: InsightForm, insight: Insight | None, **extra) -> HttpResponse:
+    """The form, its "pinned to steps" picker built from what was sent (else from the initial steps)."""
+    if form.is_bound:
+        chosen, browsing = form.data.getlist("steps"), form.data.get("steps_journey")
+    else:
+        chosen, browsing = form.initial.get("steps", []), form.initial.get("steps_journey")
+    picker = selectors.step_picker(request.workspace, chosen, browsing)
     return render(
         request,
         "journeys/insights/form.html",
-        {"nav": NAV, "form": form, "insight": insight, **extra},
+        {"nav": NAV, "form": form, "insight": insight, "picker": picker, **extra},
         status=400 if form.is_bound and form.errors else 200,
+    )
+
+
+def _browse_steps(request: HttpRequest, insight: Insight | None, **extra) -> HttpResponse:
+    """The form again with what was typed, the picker on the journey chosen: how the picker works without
+    JavaScript ("Show its steps"). Nothing is checked or saved."""
+    initial = InsightForm.initial_from(request.POST)
+    initial["steps_journey"] = request.POST.get("steps_journey")
+    form = InsightForm(initial=initial, workspace=request.workspace)
+    return _form_page(request, form, insight, **extra)
+
+
+@require_GET
+@workspace_view(read=Role.EDITOR)
+def insight_step_picker(request: HttpRequest) -> HttpResponse:
+    """The insight form's "pinned to steps" picker for the steps ticked (`steps`) and the journey chosen
+    (`steps_journey`): what htmx swaps in when another journey is chosen."""
+    picker = selectors.step_picker(
+        request.workspace, request.GET.getlist("steps"), request.GET.get("steps_journey")
+    )
+    return render(request, "journeys/insights/_step_picker.html", {"picker": picker})
+
+
+@require_GET
+@workspace_view()
+def insight_step_options(request: HttpRequest) -> HttpResponse:
+    """The <option>s of one journey's steps (`pin_journey`), for the pin menus of the list and an
+    insight's page."""
+    steps = selectors.steps_of_journey(request.workspace, request.GET.get("pin_journey", ""))
+    return render(
+        request,
+        "journeys/insights/_step_options.html",
+        {"pin_steps": steps, "pin_journey": request.GET.get("pin_journey", "")},
     )
 
 
@@ -244,6 +288,8 @@ def insight_create(request: HttpRequest) -> HttpResponse:
     go after saving."""
     workspace = request.workspace
     next_url = _safe_next(request, request.POST.get("next") or request.GET.get("next"))
+    if request.method == "POST" and "show_steps" in request.POST:
+        return _browse_steps(request, None, next_url=next_url)
     if request.method != "POST":
         initial = {}
         step_id = request.GET.get("step", "")
@@ -281,6 +327,8 @@ def insight_edit(request: HttpRequest, insight_id: int) -> HttpResponse:
     current values shown."""
     workspace = request.workspace
     insight = selectors.insight_detail(workspace, insight_id)
+    if request.method == "POST" and "show_steps" in request.POST:
+        return _browse_steps(request, insight)
     if request.method != "POST":
         form = InsightForm(initial=InsightForm.initial_for(insight), workspace=workspace)
         return _form_page(request, form, insight)
@@ -345,7 +393,8 @@ def insight_pin(request: HttpRequest, insight_id: int) -> HttpResponse:
     form = PinForm(request.POST)
     if not form.is_valid():
         messages.error(request, "Choose the step to pin this insight to.")
-        return redirect(detail_url + "#steps")
+        journey = request.POST.get("pin_journey", "")
+        return redirect(detail_url + (f"?pin_journey={journey}" if journey.isdigit() else "") + "#steps")
     step = get_scoped(workspace, Step.objects.select_related("journey"), pk=form.cleaned_data["step"])
     if services.insights_pin(workspace=workspace, insights=[insight], step=step, actor=request.membership):
         messages.success(request, f"Pinned to {step.journey.name} › {step.name}.")

@@ -166,6 +166,19 @@ class Phase(WorkspaceScoped):
 class Step(WorkspaceScoped):
     """One column of the journey map and the unit everything attaches to. The lanes are its fields."""
 
+    # The lanes that are plain values on the row (edited in place, copied to a to-be, compared, restored).
+    LANE_FIELDS = (
+        "name",
+        "customer_goal",
+        "customer_actions",
+        "thoughts_feelings",
+        "emotion",
+        "frontstage",
+        "backstage",
+        "is_moment_of_truth",
+        "moment_of_truth_why",
+    )
+
     journey = models.ForeignKey(Journey, on_delete=models.CASCADE, related_name="steps")
     phase = models.ForeignKey(Phase, null=True, blank=True, on_delete=models.SET_NULL, related_name="steps")
     position = models.PositiveIntegerField()

@@ -8,6 +8,15 @@ from rest_framework import serializers
 from atlas.api.serializers import WorkspaceModelSerializer
 from journeys.models import Insight, Journey, Lifecycle, LifecycleStage, MacroJourney, Persona, Phase, Step
 
+# Optimistic concurrency: a client sends back the revision it read; a write based on an older one is
+# refused with 409 and the current representation (see journeys/api.py). Without it, the write applies.
+REVISION_KWARGS = {
+    "required": False,
+    "min_value": 1,
+    "help_text": "The revision this change is based on, as read. If the row changed since, the API answers "
+    "409 with the current representation and writes nothing. Omit it to write regardless. Ignored on create.",
+}
+
 
 class PersonaSerializer(WorkspaceModelSerializer):
     class Meta:
@@ -49,10 +58,12 @@ class JourneySerializer(WorkspaceModelSerializer):
             "primary_persona",
             "personas",
             "tags",
+            "revision",
             "created_at",
             "updated_at",
         ]
         extra_kwargs = {
+            "revision": REVISION_KWARGS,
             "owner": {"help_text": "Membership id of the journey owner."},
             "current_journey": {"help_text": "For a to-be journey: the current journey it improves."},
         }
@@ -111,8 +122,9 @@ class StepSerializer(WorkspaceModelSerializer):
             "is_moment_of_truth",
             "moment_of_truth_why",
             "tags",
+            "revision",
         ]
-        extra_kwargs = {"emotion": {"min_value": -2, "max_value": 2}}
+        extra_kwargs = {"emotion": {"min_value": -2, "max_value": 2}, "revision": REVISION_KWARGS}
 
     def validate(self, attrs):
         attrs = super().validate(attrs)

@@ -7,6 +7,8 @@ urlpatterns = [
     path("insights/new/", insight_views.insight_create, name="insight_create"),
     path("insights/bulk/", insight_views.insight_bulk, name="insight_bulk"),
     path("insights/import/", insight_views.insight_import_view, name="insight_import"),
+    path("insights/step-options/", insight_views.insight_step_options, name="insight_step_options"),
+    path("insights/step-picker/", insight_views.insight_step_picker, name="insight_step_picker"),
     path(
         "insights/import/template.csv",
         insight_views.insight_import_template,

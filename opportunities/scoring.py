@@ -60,7 +60,9 @@ the shared 2-vCPU development container): evaluate() ≈ 0.45 s of CPU (3.7 µs 
 wall clock while other work ran), explain() ≈ 35 µs per opportunity, 3.5 s per 100,000, roughly twice
 that if all 100,000 breakdowns are kept alive at once (garbage-collector passes), so write them in
 batches. That is why the model is compiled into flat tuples evaluated with list indexing (see
-`Evaluator`) instead of walking the specs per opportunity, which measured 3–4× slower.
+`Evaluator`) instead of walking the specs per opportunity, which measured 3–4× slower. The recompute
+runs the same compiled program over NumPy columns instead (`Evaluator.program`, opportunities/columns.py):
+≈ 15 ms for 85,000 opportunities, the same bits.
 """
 
 import math

@@ -211,6 +211,22 @@ def test_fifty_per_page_and_older_ones_by_keyset(client_for, workspace, editor, 
     assert "Older →" not in second and "← Newest" in second
 
 
+def test_keyset_pages_split_activities_of_the_same_instant_by_id(workspace, editor, targets):
+    from atlas.collaboration.selectors import FEED_PAGE_SIZE, FeedFilters, feed_page
+
+    same = timezone.now() - timedelta(hours=1)
+    for i in range(FEED_PAGE_SIZE + 20):  # 70, the newest 30 recorded at one instant
+        record(workspace, editor, targets.journey, when=same if i >= 40 else same - timedelta(minutes=70 - i))
+    expected = list(Activity.objects.order_by("-created_at", "-id").values_list("pk", flat=True))
+    first, more = feed_page(workspace, FeedFilters())
+    assert more and [a.pk for a in first] == expected[:FEED_PAGE_SIZE]
+    second, more = feed_page(workspace, FeedFilters(), before=first[-1].pk)
+    assert not more and [a.pk for a in second] == expected[FEED_PAGE_SIZE:]
+    middle = expected[10]  # a cursor inside the instant: the rest of that instant, then older ones
+    rows, _ = feed_page(workspace, FeedFilters(), before=middle)
+    assert [a.pk for a in rows] == expected[11 : 11 + FEED_PAGE_SIZE]
+
+
 def test_a_viewer_reads_the_feed_and_an_outsider_gets_404(
     client_for, workspace, viewer, outsider, editor, targets
 ):

@@ -84,7 +84,7 @@ def test_bulk_tag_without_a_tag_keeps_the_selection_and_shows_the_error(client_f
 def test_bulk_pin_without_a_step_shows_the_error(client_for, editor, three):
     response = post(client_for(editor), [three[1].pk], "pin")
     assert response.status_code == 400
-    assert "Choose the step to pin to." in response.content.decode()
+    assert "Choose a journey, then the step to pin to." in response.content.decode()
 
 
 def test_viewer_cannot_run_bulk_actions(client_for, viewer, three):

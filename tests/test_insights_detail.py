@@ -150,7 +150,10 @@ def test_create_form_shows_errors_inline_and_keeps_the_input(client_for, editor)
 def test_create_form_preselects_the_step_from_the_map(client_for, editor, journey):
     step = journey.steps.get(position=2)
     body = client_for(editor).get(f"/w/acme/insights/new/?step={step.pk}").content.decode()
-    assert f'<option value="{step.pk}" selected>' in body
+    assert f'<input type="checkbox" name="steps" value="{step.pk}" checked>' in body
+    assert f'<option value="{journey.pk}" selected>' in body  # its journey, to add its neighbours
+    for sibling in journey.steps.exclude(pk=step.pk):
+        assert f'<input type="checkbox" name="steps" value="{sibling.pk}">' in body
 
 
 def test_create_form_offers_only_this_workspaces_personas_and_steps(client_for, editor, other_workspace):
@@ -292,4 +295,5 @@ def test_create_from_the_map_returns_to_it(client_for, editor, journey):
 def test_create_form_ignores_a_step_of_another_workspace(client_for, editor, other_workspace):
     foreign = make_journey(other_workspace).steps.first()
     body = client_for(editor).get(f"/w/acme/insights/new/?step={foreign.pk}").content.decode()
-    assert " selected>" not in body.split('name="steps"')[1].split("</select>")[0]
+    assert f'name="steps" value="{foreign.pk}"' not in body
+    assert "Not pinned to any step yet." in body

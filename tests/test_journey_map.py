@@ -806,3 +806,13 @@ def test_saving_a_cell_of_a_step_deleted_meanwhile_says_so_and_shows_the_text(cl
     assert response.status_code == 409
     assert "someone deleted it" in body and "Lost words" in body
     assert response["HX-Retarget"] == "#map-board"
+
+
+def test_a_phase_without_steps_renders_beside_scored_steps(client_for, editor, journey):
+    Step.objects.filter(journey=journey).update(emotion=1)
+    empty = Phase.objects.create(workspace=journey.workspace, journey=journey, name="Aftercare", position=9)
+    response = client_for(editor).get(url(journey))
+    assert response.status_code == 200
+    body = response.content.decode()
+    assert "Aftercare" in body and "emotion-chart" in body
+    assert empty.steps.count() == 0

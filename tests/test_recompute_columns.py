@@ -215,3 +215,24 @@ def test_moved_numbers_are_rewritten_and_unchanged_breakdowns_are_not(
     assert written == len(before)
     assert not scores.json_changed.any()
     assert stored(atlas) == before
+
+
+def test_postgresql_write_skips_a_row_that_moved_since_the_load(atlas):
+    """The write finds rows by the ctid the load read: a row updated in between (by another transaction
+    in real life, here by this one) has moved and keeps its score; its change asked for another run."""
+    require_postgres()
+    _, spec = recompute.load_spec(atlas.pk)
+    evaluator = scoring.compile_model(spec)
+    cols = recompute.load_columns(atlas.pk, spec)
+    scores = recompute.score_columns(cols, evaluator)
+    moved = Opportunity.objects.filter(workspace=atlas).open().order_by("pk").first()
+    Opportunity.objects.filter(pk=moved.pk).update(title="Renamed meanwhile")
+
+    written = recompute.write_columns(atlas.pk, cols, scores, timezone.now())
+
+    assert written == len(cols) - 1
+    moved.refresh_from_db()
+    assert moved.scored_at is None and moved.rank is None
+    assert (
+        not Opportunity.objects.filter(workspace=atlas).open().exclude(pk=moved.pk).filter(rank=None).exists()
+    )

@@ -65,6 +65,14 @@ VERBS = {
     "joined": "joined as",
     "invited": "invited",
     "revoked": "revoked",
+    "moved": "moved",
+    "renamed": "renamed",
+    "pinned": "pinned",
+    "unpinned": "unpinned",
+    "tagged": "tagged",
+    "imported": "imported",
+    "version_saved": "saved a version of",
+    "version_restored": "restored a version of",
 }
 
 TYPE_NAMES = {"membership": "member", "apitoken": "API token", "kpi": "KPI", "macrojourney": "macro journey"}

@@ -4,7 +4,7 @@ however many rows."""
 from dataclasses import dataclass
 from datetime import timedelta
 
-from django.db.models import Model, Q, QuerySet, Subquery
+from django.db.models import Model, QuerySet, Subquery
 from django.utils import timezone
 
 from atlas.collaboration.mentions import Directory, build_directory
@@ -122,8 +122,11 @@ def feed_page(
     the page costs the same on the thousandth page as on the first); and whether older ones exist."""
     activities = feed_queryset(workspace, filters)
     if before is not None:
+        # (created_at, id) < the cursor's, written as a range the (workspace, -created_at) index can walk
+        # from the cursor on: "created_at <= c and not (created_at = c and id >= before)". An OR of the two
+        # cases would make PostgreSQL read the whole feed up to the cursor.
         cursor = Subquery(Activity.objects.filter(workspace=workspace, pk=before).values("created_at")[:1])
-        activities = activities.filter(Q(created_at__lt=cursor) | Q(created_at=cursor, id__lt=before))
+        activities = activities.filter(created_at__lte=cursor).exclude(created_at=cursor, id__gte=before)
     rows = list(activities[: FEED_PAGE_SIZE + 1])
     return rows[:FEED_PAGE_SIZE], len(rows) > FEED_PAGE_SIZE
 

@@ -89,7 +89,9 @@ def comment_create(*, workspace: Workspace, author: Membership, target: Model, b
 def comment_edit(*, comment: Comment, actor: Membership, body: str, version: str | None = None) -> Comment:
     """The author's new text. `version` (from `comment_version`) refuses an edit made on top of a newer
     one, so two windows cannot silently overwrite each other. Members newly mentioned get an e-mail."""
-    comment = Comment.objects.select_for_update().select_related("author__user").get(pk=comment.pk)
+    comment = (
+        Comment.objects.select_for_update(of=("self",)).select_related("author__user").get(pk=comment.pk)
+    )
     if comment.workspace_id != actor.workspace_id or not may_edit(actor, comment):
         raise PermissionDenied("Only its author can edit a comment.")
     if version is not None and version != comment_version(comment):

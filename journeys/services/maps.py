@@ -45,19 +45,7 @@ from opportunities.models import Opportunity
 from opportunities.services import opportunity_create, priorities_request_recompute
 
 # The fields of a step an editor changes in place on the map (its lanes).
-STEP_LANE_FIELDS = frozenset(
-    {
-        "name",
-        "customer_goal",
-        "customer_actions",
-        "thoughts_feelings",
-        "emotion",
-        "frontstage",
-        "backstage",
-        "is_moment_of_truth",
-        "moment_of_truth_why",
-    }
-)
+STEP_LANE_FIELDS = frozenset(Step.LANE_FIELDS)
 # Lanes the priority recompute reads (evidence ×1.5 when a linked step is a moment of truth).
 SCORED_STEP_FIELDS = frozenset({"is_moment_of_truth"})
 JOURNEY_FIELDS = frozenset({"name", "description", "status", "owner", "primary_persona"})

@@ -33,17 +33,7 @@ from opportunities.services import priorities_request_recompute
 SNAPSHOT_SCHEMA = 1
 
 # The lanes of a step that are plain values, copied and compared as they are.
-STEP_LANES = (
-    "name",
-    "customer_goal",
-    "customer_actions",
-    "thoughts_feelings",
-    "emotion",
-    "frontstage",
-    "backstage",
-    "is_moment_of_truth",
-    "moment_of_truth_why",
-)
+STEP_LANES = Step.LANE_FIELDS
 TOUCHPOINT_FIELDS = ("name", "channel", "description", "position")
 
 

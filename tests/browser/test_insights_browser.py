@@ -80,3 +80,34 @@ def test_editor_imports_a_csv_after_fixing_its_bad_row(page, log_in, screenshot,
     expect(page.locator("table.insights tbody tr")).to_have_count(2)
     assert Insight.objects.get(title="Tariff table is confusing").severity == 5
     assert Insight.personas.through.objects.count() == 2
+
+
+def test_editor_pins_an_insight_through_the_journey_then_step_pickers(page, log_in, workspace, editor):
+    from tests.test_insights_services import make_journey
+
+    account = make_journey(workspace)
+    mortgage = make_journey(workspace, "Get a mortgage", steps=("Compare offers", "Apply", "Sign"))
+    insight = Insight.objects.create(workspace=workspace, title="Rates are hard to compare")
+    insight.steps.add(account.steps.get(position=1))
+    log_in(editor.user.email)
+
+    # The form: choosing a journey swaps in its steps (htmx) and keeps the ones ticked before.
+    page.goto(f"/w/{workspace.slug}/insights/{insight.pk}/edit/")
+    picker = page.locator("#step-picker")
+    page.get_by_label("Add steps of a journey").select_option(label="Get a mortgage")
+    expect(picker.get_by_label("Apply")).to_be_visible()
+    picker.get_by_label("Apply").check()
+    page.get_by_label("Add steps of a journey").select_option(label="Open an account")
+    expect(picker.get_by_label("Verify ID")).to_be_visible()
+    expect(picker.get_by_label("Apply")).to_be_checked()  # carried over to the chosen steps
+    page.get_by_role("button", name="Save").click()
+    expect(page.locator(".messages")).to_contain_text("Insight saved.")
+    assert set(insight.steps.values_list("name", flat=True)) == {"Find the offer", "Apply"}
+
+    # The insight's page: a journey, then one of its steps.
+    page.get_by_label("Journey", exact=True).select_option(label="Get a mortgage")
+    expect(page.locator("#pin-step option")).to_have_count(4)
+    page.get_by_label("Step", exact=True).select_option(label="3. Sign")
+    page.get_by_role("button", name="Pin", exact=True).click()
+    expect(page.locator(".messages")).to_contain_text("Pinned to Get a mortgage › Sign.")
+    assert insight.steps.filter(journey=mortgage, name="Sign").exists()
