@@ -346,7 +346,15 @@ class Activity(WorkspaceScoped):
     class Meta:
         ordering = ["-created_at", "-id"]
         verbose_name_plural = "activities"
-        indexes = [models.Index(fields=["workspace", "-created_at"], name="activity_ws_recent")]
+        indexes = [
+            models.Index(fields=["workspace", "-created_at"], name="activity_ws_recent"),
+            # The feed filtered by kind of target, and one object's history (measured on 200k rows:
+            # 44 → 0.03 ms and 53 → 0.05 ms).
+            models.Index(fields=["workspace", "target_type", "-created_at"], name="activity_ws_type_recent"),
+            models.Index(
+                fields=["workspace", "target_type", "target_id", "-created_at"], name="activity_ws_target"
+            ),
+        ]
 
     def __str__(self) -> str:
         return f"{self.actor_id} {self.verb} {self.target_type} {self.target_label}"
