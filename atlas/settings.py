@@ -101,6 +101,10 @@ CELERY_TASK_REJECT_ON_WORKER_LOST = True
 CELERY_WORKER_PREFETCH_MULTIPLIER = 1
 CELERY_BROKER_TRANSPORT_OPTIONS = {
     "visibility_timeout": env_int("CELERY_VISIBILITY_TIMEOUT", 3600),
+    # kombu sweeps for unacknowledged tasks past their visibility timeout every 10 s but, by default,
+    # only really scans on every 10th sweep: a task whose worker died could wait 100 s more than the
+    # timeout. One ZRANGE every 10 s per worker is nothing; scan on every sweep.
+    "unacked_restore_throttle": 1,
 }
 CELERY_TASK_SERIALIZER = "json"
 CELERY_ACCEPT_CONTENT = ["json"]
