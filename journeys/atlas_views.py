@@ -11,7 +11,7 @@ from django.http import HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.urls import reverse
 from django.utils.cache import patch_vary_headers
-from django.views.decorators.http import require_GET, require_http_methods, require_POST
+from django.views.decorators.http import require_GET, require_http_methods
 from django_htmx.http import HttpResponseClientRedirect
 
 from atlas.tenancy import get_scoped, workspace_view
@@ -68,7 +68,6 @@ def _context(request: HttpRequest, lifecycle_id, **extra) -> dict:
         "can_edit": can_edit,
     }
     if can_edit and board.lifecycle is not None:
-        context["stage_groups"] = atlas_selectors.stage_choices(request.workspace)
         context["new_stage_form"] = StageForm(auto_id="new-stage-%s")
         for stage in board.stages:
             stage.add_form = MacroJourneyCreateForm(auto_id=f"stage-{stage.pk}-new-macro-%s")
@@ -97,6 +96,8 @@ def _body(request: HttpRequest, lifecycle_id, *, stage_id=None, macro_id=None, e
     context = _context(request, lifecycle_id, **(extra or {}))
     if attrs:
         _attach(context, stage_id=stage_id, macro_id=macro_id, **attrs)
+    if macro_id and attrs.get("menu_open"):
+        context["stage_groups"] = atlas_selectors.stage_choices(request.workspace)
     context["oob_breadcrumbs"] = True
     response = render(request, BODY, context)
     patch_vary_headers(response, ["HX-Request"])
@@ -131,6 +132,28 @@ def _focus(form, field: str = "name"):
     """The inline form opens with the cursor in its first field."""
     form.fields[field].widget.attrs["autofocus"] = True
     return form
+
+
+def _menu(request: HttpRequest, kind: str, *, siblings, **context) -> HttpResponse:
+    """A stage's or macro journey's menu. The atlas renders only its trigger: the actions (with their
+    forms, CSRF tokens and the "move to stage" choices) are fetched when the menu opens. Measured on a
+    workspace of 400 journeys in 80 macro journeys: 313 KB of the page's 769 KB were these menus; with
+    them loaded on demand and the icons in one sprite the page is 429 KB."""
+    order = list(siblings.values_list("pk", flat=True))
+    obj = context[kind]
+    context |= {"kind": kind, "is_first": order[:1] == [obj.pk], "is_last": order[-1:] == [obj.pk]}
+    if request.htmx:
+        response = render(request, f"journeys/atlas/_{kind}_menu.html", context)
+    else:
+        lifecycle = context["lifecycle"]
+        context |= {
+            "nav": "atlas",
+            "crumb": obj.name if kind == "stage" else "Actions",
+            "cancel_url": atlas_url(request.workspace, lifecycle.pk, f"{kind}-{obj.pk}"),
+        }
+        response = render(request, "journeys/atlas/menu_page.html", context)
+    patch_vary_headers(response, ["HX-Request"])
+    return response
 
 
 def _stage(request: HttpRequest, stage_id: int) -> LifecycleStage:
@@ -328,11 +351,16 @@ def stage_edit(request: HttpRequest, stage_id: int) -> HttpResponse:
     )
 
 
-@require_POST
+@require_http_methods(["GET", "POST"])
 @workspace_view()
 def stage_move(request: HttpRequest, stage_id: int) -> HttpResponse:
-    """Move a stage one column left or right, or to a column (drag and drop)."""
+    """Move a stage one column left or right, or to a column (drag and drop). GET answers the stage's
+    menu (rename, move, delete): its actions with htmx, when the menu opens, else a page of its own."""
     stage = _stage(request, stage_id)
+    if request.method == "GET":
+        _require_editor(request)
+        siblings = LifecycleStage.objects.filter(lifecycle_id=stage.lifecycle_id).order_by("position")
+        return _menu(request, "stage", stage=stage, siblings=siblings, lifecycle=stage.lifecycle)
     form = MoveForm(request.POST, workspace=request.workspace)
     if form.is_valid():
         framework.stage_move(stage=stage, actor=request.user, **form.move())
@@ -461,11 +489,24 @@ def macro_edit(request: HttpRequest, macro_id: int) -> HttpResponse:
     )
 
 
-@require_POST
+@require_http_methods(["GET", "POST"])
 @workspace_view()
 def macro_move(request: HttpRequest, macro_id: int) -> HttpResponse:
-    """Move a macro journey up or down in its stage, to another stage, or to a place (drag and drop)."""
+    """Move a macro journey up or down in its stage, to another stage, or to a place (drag and drop).
+    GET answers its menu: the actions with htmx, when the menu opens, else a page of its own."""
     macro = _macro(request, macro_id)
+    if request.method == "GET":
+        _require_editor(request)
+        siblings = MacroJourney.objects.filter(stage_id=macro.stage_id).order_by("position")
+        return _menu(
+            request,
+            "macro",
+            macro=macro,
+            stage=macro.stage,
+            siblings=siblings,
+            lifecycle=macro.stage.lifecycle,
+            stage_groups=atlas_selectors.stage_choices(request.workspace),
+        )
     form = MoveForm(request.POST, workspace=request.workspace)
     if not form.is_valid():
         if request.htmx:

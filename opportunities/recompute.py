@@ -795,19 +795,20 @@ def write_columns(workspace_id: int, cols: ScoringColumns, scores: ColumnScores,
     On PostgreSQL the rows go through a binary COPY into a temporary table (and the changed JSON through
     a second one), then one UPDATE … FROM it that finds each row by the ctid the load read, in the
     table's physical order, instead of scanning the table again to join on ids. Measured on 85,000 rows
-    (bench/recompute.py): the UPDATE costs 0.8–1.0× a bare UPDATE of the same rows (a hash join on ids:
-    1.0–1.1×), and sending the values ~20 ms (an UPDATE … FROM unnest() of Python lists spent ~0.9 s
-    building and sending them; bulk_update's CASE WHEN is ten times slower).
+    (bench/recompute.py): the UPDATE costs 0.9–1.0× a bare UPDATE of the same rows (a hash join on ids
+    after a scan of the table: 1.0–1.1×), and sending the values ~20 ms (an UPDATE … FROM unnest() of
+    Python lists spent ~0.9 s building and sending them; bulk_update's CASE WHEN is ten times slower).
 
-    A row changed by another transaction since the load has moved to another ctid and is left as it is
-    (the id is checked too): that change asked for a recompute, and the next run writes it."""
+    A row changed by another transaction since the load has moved to another ctid and is left as it is:
+    that change asked for a recompute, and the next run writes it. (A ctid reused by another row meanwhile
+    finds that row, which the id join gives its own values, or nothing.)"""
     changed = np.flatnonzero(scores.changed)
     table = Opportunity._meta.db_table
     json_rows = _json_rows(cols, scores)
     written = len(changed)
     if len(changed) and connection.vendor == "postgresql" and cols.tid is not None:
         changed = changed[np.lexsort((cols.tid["offset"][changed], cols.tid["block"][changed]))]
-        # One transaction at least: the temporary tables and the planner settings live until it commits.
+        # One transaction at least: the temporary tables live until it commits.
         with transaction.atomic(), connection.cursor() as cursor:
             cursor.execute(
                 "CREATE TEMPORARY TABLE IF NOT EXISTS recompute_scores "
@@ -841,27 +842,19 @@ def write_columns(workspace_id: int, cols: ScoringColumns, scores: ColumnScores,
                     ", scores = COALESCE(j.scores, o.scores), "
                     "score_breakdown = COALESCE(j.breakdown, o.score_breakdown)"
                 )
-            # The planner would rather hash-join after a scan of the whole table: it cannot know that the
-            # ctids come sorted, one page after the other.
-            cursor.execute(
-                "SELECT current_setting('enable_hashjoin'), current_setting('enable_mergejoin'), "
-                "set_config('enable_hashjoin', 'off', true), set_config('enable_mergejoin', 'off', true)"
-            )
-            hashjoin, mergejoin, *_ = cursor.fetchone()
+            # The rows are fetched by ctid (a TID scan, whatever the planner's estimates) and joined to
+            # their values by id, in the temporary table's order: the table's physical order.
             cursor.execute(
                 f"""
                 UPDATE {table} AS o
                 SET priority = s.priority, rank = s.rank, scored_at = %s, score_digest = s.digest{json_set}
                 FROM recompute_scores s {json_join}
-                WHERE o.ctid = s.tid AND o.id = s.id AND o.workspace_id = %s
+                WHERE o.ctid = ANY(ARRAY(SELECT tid FROM recompute_scores)) AND o.id = s.id
+                  AND o.workspace_id = %s
                 """,
                 [scored_at, workspace_id],
             )
             written = cursor.rowcount
-            cursor.execute(
-                "SELECT set_config('enable_hashjoin', %s, true), set_config('enable_mergejoin', %s, true)",
-                [hashjoin, mergejoin],
-            )
     elif len(changed):
         json_by_id = {pk: (scores_json, breakdown_json) for pk, scores_json, breakdown_json in json_rows}
         with connection.cursor() as cursor:

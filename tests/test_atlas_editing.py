@@ -234,6 +234,56 @@ def test_stage_moves_right_with_the_arrow_button(client_for, editor, workspace):
     assert body.index(f'id="stage-{a.pk}"') < body.index(f'id="stage-{b.pk}"')
 
 
+def test_stage_menu_loads_its_actions_when_it_opens(client_for, editor, workspace):
+    lifecycle, (first, second) = make_lifecycle(workspace, "Awareness", "Purchase")
+    client = client_for(editor)
+    atlas = client.get("/w/acme/").content.decode()
+    assert f'href="/w/acme/stages/{first.pk}/move/"' in atlas  # the menu's way to its actions
+    assert 'name="direction"' not in atlas  # the move forms are not on the page
+    menu = client.get(f"/w/acme/stages/{second.pk}/move/", HTTP_HX_REQUEST="true").content.decode()
+    assert "<html" not in menu
+    assert f'id="stage-{second.pk}-rename"' in menu and f'href="/w/acme/stages/{second.pk}/delete/"' in menu
+    assert f'id="stage-{second.pk}-left" name="direction" value="left">' in menu
+    assert f'id="stage-{second.pk}-right" name="direction" value="right" aria-disabled="true"' in menu  # last
+    page = client.get(f"/w/acme/stages/{first.pk}/move/").content.decode()  # without JavaScript
+    assert "<html" in page and 'value="right"' in page and "Back to the atlas" in page
+    assert f'href="/w/acme/?lifecycle={lifecycle.pk}#stage-{first.pk}"' in page
+
+
+def test_macro_journey_menu_loads_its_actions_with_every_stage_to_move_to(client_for, editor, workspace):
+    _, (purchase, onboarding) = make_lifecycle(workspace, "Purchase", "Onboarding")
+    _, (hiring,) = make_lifecycle(workspace, "Hiring", name="Employee lifecycle")
+    first, second = make_macros(purchase, "Get a mortgage", "Open an account")
+    client = client_for(editor)
+    atlas = client.get("/w/acme/").content.decode()
+    assert f'href="/w/acme/macro-journeys/{first.pk}/move/"' in atlas
+    assert "Move to stage" not in atlas and "<option" not in atlas
+    menu = client.get(f"/w/acme/macro-journeys/{first.pk}/move/", HTTP_HX_REQUEST="true").content.decode()
+    assert "<html" not in menu
+    assert f'id="macro-{first.pk}-up" name="direction" value="up" aria-disabled="true"' in menu  # first
+    assert f'id="macro-{first.pk}-down" name="direction" value="down">' in menu
+    assert f'<option value="{purchase.pk}" selected>Purchase</option>' in menu
+    assert f'value="{onboarding.pk}"' in menu and f'value="{hiring.pk}"' in menu
+    assert f"/w/acme/macro-journeys/{first.pk}/journeys/new/" in menu
+    page = client.get(f"/w/acme/macro-journeys/{second.pk}/move/").content.decode()  # without JavaScript
+    assert "<html" in page and "Move to stage" in page and "hx-disable" in page
+
+
+def test_keyboard_move_keeps_the_menu_open_with_its_actions(client_for, editor, workspace):
+    _, (purchase,) = make_lifecycle(workspace, "Purchase")
+    first, second = make_macros(purchase, "A", "B")
+    body = (
+        client_for(editor)
+        .post(f"/w/acme/macro-journeys/{second.pk}/move/", {"direction": "up"}, **HTMX)
+        .content.decode()
+    )
+    assert macro_order(purchase) == [("B", 0), ("A", 1)]
+    assert body.count('<details class="macro-menu" open>') == 1
+    assert f'id="macro-{second.pk}-up" name="direction" value="up" aria-disabled="true"' in body
+    assert f'<option value="{purchase.pk}" selected>Purchase</option>' in body
+    assert f'<a class="menu-load" id="macro-{first.pk}-rename"' in body  # the other menu stays closed
+
+
 def test_stage_delete_page_offers_to_move_its_macro_journeys(client_for, editor, workspace):
     _lifecycle, (purchase, onboarding) = make_lifecycle(workspace, "Purchase", "Onboarding")
     make_macros(purchase, "Get a mortgage")
@@ -422,8 +472,7 @@ def test_viewer_cannot_change_the_framework(client_for, viewer, workspace, frame
     response = client.post(url.format(**framework_rows), data)
     assert response.status_code == 403
     assert Activity.objects.count() == before
-    if not url.endswith("/move/"):
-        assert client.get(url.format(**framework_rows)).status_code == 403  # nor open the forms
+    assert client.get(url.format(**framework_rows)).status_code == 403  # nor open the forms or menus
     assert [n for n, _ in stage_order(Lifecycle.objects.get())] == ["Purchase", "Onboarding"]
     assert MacroJourney.objects.get().name == "Get a mortgage"
 

@@ -1,6 +1,7 @@
 /* The atlas board: small enhancements on top of plain forms and htmx (everything works without this).
  * - buttons marked aria-disabled (a stage already first, …) stay focusable but do nothing;
  * - Escape cancels an inline form or closes a macro journey's menu; a click outside closes the menu;
+ * - a menu's actions are fetched when it is about to open (its link leads to them without JavaScript);
  * - the board keeps its horizontal scroll position when htmx re-renders it;
  * - stages and macro journeys can be dragged by their handle (the arrow buttons and menus do the same
  *   from the keyboard). A drop posts to the same move endpoints as those buttons. */
@@ -65,10 +66,38 @@
       document.querySelectorAll("details.macro-menu[open]").forEach(function (other) {
         if (other !== menu) other.open = false;
       });
+      loadMenu(menu);
       placeMenu(menu);
     },
     true
   );
+
+  // --- menus load their actions on demand ----------------------------------------------------------------
+  // The page carries only each menu's button and a link to its actions: the forms come from that link
+  // (htmx answers the bare actions) when the pointer or the focus reaches the button, or the menu opens.
+  // The link has the id of the first action, so htmx keeps the focus on it when the actions arrive.
+  function loadMenu(menu) {
+    var link = menu.querySelector(".menu-load");
+    if (!link || link.dataset.loading || !window.htmx) return;
+    link.dataset.loading = "true";
+    window.htmx.ajax("GET", link.getAttribute("href"), {
+      source: link,
+      target: menu.querySelector(".menu-pop"),
+      swap: "innerHTML",
+    });
+  }
+
+  function loadMenuOf(event) {
+    var summary = event.target.closest && event.target.closest("details.macro-menu > summary");
+    if (summary) loadMenu(summary.parentElement);
+  }
+  document.addEventListener("pointerover", loadMenuOf);
+  document.addEventListener("focusin", loadMenuOf);
+
+  document.addEventListener("htmx:afterSettle", function (event) {
+    var menu = event.target.closest && event.target.closest("details.macro-menu[open]");
+    if (menu && event.target.classList.contains("menu-pop")) placeMenu(menu);
+  });
 
   // --- keep the board's scroll position across re-renders ---------------------------------------------
   var scrollLeft = 0;

@@ -45,12 +45,14 @@ def test_editor_builds_renames_and_reorders_the_framework_inline(page, log_in, s
     field.press("Enter")
     expect(onboarding.locator(".macro h3")).to_have_text(["Open an account"])
 
-    # Reorder stages from the keyboard: the stage menu, Tab to "Move left", Enter, and again.
+    # Reorder stages from the keyboard: the stage menu (its actions load as it opens), Tab to "Move left",
+    # Enter, and again.
     onboarding.locator(".stage-menu > summary").focus()
     page.keyboard.press("Enter")
+    move_left = page.get_by_role("button", name="Move left Onboarding")
+    expect(move_left).to_be_visible()
     page.keyboard.press("Tab")  # Rename…
     page.keyboard.press("Tab")  # Move left
-    move_left = page.get_by_role("button", name="Move left Onboarding")
     expect(move_left).to_be_focused()
     page.keyboard.press("Enter")
     expect(stages).to_have_text(["Awareness", "Onboarding", "Purchase"])
