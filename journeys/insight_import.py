@@ -290,9 +290,11 @@ def _names_hint(names: Iterable[str]) -> str:
     names = sorted(names)
     if not names:
         return ""
+    # Quoted: persona and tag names often contain commas ("Leo, the student").
+    quoted = [f"“{name}”" for name in names[:8]]
     if len(names) > 8:
-        return f" Existing: {', '.join(names[:8])}, …"
-    return f" Existing: {', '.join(names)}."
+        return f" Existing: {', '.join(quoted)}, …"
+    return f" Existing: {', '.join(quoted)}."
 
 
 def check_record(

@@ -234,6 +234,11 @@ class InsightQuickForm(forms.Form):
     severity = forms.TypedChoiceField(
         choices=[(n, str(n)) for n in range(1, 6)], coerce=int, initial=3, help_text="1 minor … 5 critical"
     )
+    # Shown rather than left to the model's default, so the repository never records a method
+    # nobody chose.
+    source = forms.ChoiceField(
+        label="Source method", choices=Insight.Source.choices, initial=Insight.Source.INTERVIEW
+    )
     description = forms.CharField(
         label="Description / quote", widget=forms.Textarea(attrs={"rows": 2}), required=False
     )

@@ -108,6 +108,13 @@ def _persona_query(request: HttpRequest, joiner: str = "?") -> str:
     return f"{joiner}{urlencode({'persona': persona})}" if persona.isdigit() else ""
 
 
+def _count(number: int, singular: str, plural: str) -> str:
+    """ "1 insight", "3 insights"; "" for none (left out of the sentence)."""
+    if not number:
+        return ""
+    return f"{number} {singular if number == 1 else plural}"
+
+
 def _map_url(request: HttpRequest, journey: Journey, anchor: str = "") -> str:
     url = reverse("journeys:journey", args=[request.workspace.slug, journey.pk]) + _persona_query(request)
     return f"{url}#{anchor}" if anchor else url
@@ -560,9 +567,22 @@ def step_delete(request: HttpRequest, journey_id: int, step_id: int) -> HttpResp
             )
         text = f"Step “{step.name}” deleted."
         if unpinned.insights or unpinned.opportunities:
+            pinned = [
+                _count(unpinned.insights, "insight", "insights"),
+                _count(unpinned.opportunities, "opportunity", "opportunities"),
+            ]
+            one = unpinned.insights + unpinned.opportunities == 1
+            where = " and ".join(
+                place
+                for place, count in (
+                    ("the insight repository", unpinned.insights),
+                    ("the backlog", unpinned.opportunities),
+                )
+                if count
+            )
             text += (
-                f" {unpinned.insights} insight(s) and {unpinned.opportunities} opportunity(ies) were unpinned; "
-                "they are still in the repository and the backlog."
+                f" {' and '.join(p for p in pinned if p)} {'was' if one else 'were'} unpinned; "
+                f"{'it is' if one else 'they are'} still in {where}."
             )
         return _done(request, journey, notice={"level": "success", "text": text})
     context = _base_context(request, journey, step=step, pins=pins, kpi_count=kpi_count, form=form)
@@ -692,11 +712,17 @@ def phase_delete(request: HttpRequest, journey_id: int, phase_id: int) -> HttpRe
             return _conflict(request, journey)
         text = f"Phase “{phase.name}” deleted."
         if result.steps:
-            text += (
-                f" Its {result.steps} step(s) were deleted too (a version was saved first); "
-                f"{result.insights} insight pin(s) and {result.opportunities} opportunity pin(s) were removed, "
-                "the insights and opportunities themselves are kept."
-            )
+            its = "Its step was" if result.steps == 1 else f"Its {result.steps} steps were"
+            pins = [
+                _count(result.insights, "insight pin", "insight pins"),
+                _count(result.opportunities, "opportunity pin", "opportunity pins"),
+            ]
+            text += f" {its} deleted too (a version was saved first)."
+            if any(pins):
+                text += (
+                    f" {' and '.join(p for p in pins if p)} removed; the insights and opportunities "
+                    "themselves are kept."
+                )
         return _done(request, journey, notice={"level": "success", "text": text})
     insights = Insight.steps.through.objects.filter(step_id__in=step_ids).count()
     opportunities = Opportunity.steps.through.objects.filter(step_id__in=step_ids).count()
@@ -793,6 +819,7 @@ def step_insight_create(request: HttpRequest, journey_id: int, step_id: int) -> 
             title=form.cleaned_data["title"],
             description=form.cleaned_data["description"],
             kind=form.cleaned_data["kind"],
+            source=form.cleaned_data["source"],
             severity=form.cleaned_data["severity"],
             personas=[persona] if persona else (),
             steps=[step],

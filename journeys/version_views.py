@@ -216,6 +216,7 @@ def _versions_page(request: HttpRequest, journey: Journey, form: VersionForm) ->
             "form": form,
             "undo": undo,
             "restored_number": restored_number if restored_number.isdigit() else "",
+            "undone": request.GET.get("undone") == "1",
             "can_edit": request.membership.can_edit,
         },
     )
@@ -375,7 +376,10 @@ def journey_version_restore(request: HttpRequest, journey_id: int, version_id: i
                 f"Not pinned again because they were deleted after version {version.number} was saved: "
                 f"{skipped}.",
             )
-        return redirect(_versions_url(request, journey, restored=undo.pk, version=version.number))
+        params = {"restored": undo.pk, "version": version.number}
+        if version.reason == JourneyVersion.Reason.BEFORE_RESTORE:
+            params["undone"] = 1  # restoring the snapshot taken before a restore undoes that restore
+        return redirect(_versions_url(request, journey, **params))
     return render(
         request,
         "journeys/versions/restore_confirm.html",

@@ -316,6 +316,25 @@ def test_changes_of_reads_every_shape_writers_use():
     ]
 
 
+def test_changes_of_hides_row_ids_and_counts_places_from_one():
+    changes = changes_of(
+        {
+            "position": [1, 0],
+            "phase": [46, 45],
+            "journey": 17,
+            "from_insight": 97,
+            "persona": "Leo, the student",
+            "stage": "Advocacy",
+        }
+    )
+
+    assert [(c.field, c.before, c.after, c.value) for c in changes] == [
+        ("place", "2", "1", ""),
+        ("persona", "", "", "Leo, the student"),
+        ("stage", "", "", "Advocacy"),
+    ]
+
+
 def test_long_values_are_cut_short():
     (change,) = changes_of({"description": "x" * 500})
     assert len(change.value) == 80 and change.value.endswith("…")

@@ -118,13 +118,19 @@ def test_check_lists_every_reason_of_every_bad_row_and_keeps_no_rows():
     assert "Severity must be a whole number from 1 to 5 (got “7”)." in reasons
     assert any(r.startswith("Reach must be a whole number, 0 or more") for r in reasons)
     assert any(
-        r.startswith("There is no persona “Nobody”. Existing: First-time buyer Fiona, Saver Sam")
+        r.startswith("There is no persona “Nobody”. Existing: “First-time buyer Fiona”, “Saver Sam”")
         for r in reasons
     )
     assert "Several tags are called “Web”; write one of “Channel: Web”, “Product / service: Web”." in reasons
     assert any(r.startswith("There is no journey “Nowhere”") for r in reasons)
     assert check.problems[1].reasons == ["2 journeys are called “Twin”; rename one of them to pin by name."]
     assert "without a step" in check.problems[2].reasons[0]
+
+
+def test_existing_names_are_quoted_so_names_with_commas_stay_readable():
+    from journeys.insight_import import _names_hint
+
+    assert _names_hint(["Leo, the student", "Maya"]) == " Existing: “Leo, the student”, “Maya”."
 
 
 def test_check_reads_semicolons_and_a_byte_order_mark():

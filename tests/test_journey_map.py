@@ -436,6 +436,7 @@ def test_deleting_a_step_with_pins_asks_for_confirmation_and_only_unpins(
 
     confirm = client.get(url(journey, f"steps/{step.pk}/delete/"), **HTMX).content.decode()
     assert "<dialog" in confirm and "1 insight and 1 opportunity" in confirm and "only be unpinned" in confirm
+    assert "data-close-dialog autofocus" in confirm  # the safe choice has the focus, not "Delete"
 
     unconfirmed = client.post(url(journey, f"steps/{step.pk}/delete/"), {}, **HTMX)
     assert unconfirmed.status_code == 422
@@ -443,7 +444,12 @@ def test_deleting_a_step_with_pins_asks_for_confirmation_and_only_unpins(
 
     done = client.post(url(journey, f"steps/{step.pk}/delete/"), {"revision": 1, "step_revision": 1}, **HTMX)
     assert done.status_code == 200
-    assert "still in the repository" in done.content.decode()
+    notice = done.content.decode()
+    assert (
+        "1 insight and 1 opportunity were unpinned; they are still in the insight repository and the backlog."
+        in notice
+    )
+    assert "(s)" not in notice and "(ies)" not in notice
     assert not Step.objects.filter(pk=step.pk).exists()
     assert (
         Insight.objects.filter(pk=insight.pk).exists()
@@ -579,13 +585,19 @@ def test_create_an_insight_on_a_step_for_the_persona_in_view(client_for, editor,
     assert invalid.status_code == 422 and invalid["HX-Retarget"] == "#map-dialog"
     response = client.post(
         url(journey, f"steps/{step.pk}/insights/new/") + f"?persona={sam.pk}",
-        {"title": "Too many fields", "kind": "pain", "severity": 4, "description": ""},
+        {"title": "Too many fields", "kind": "pain", "severity": 4, "source": "survey", "description": ""},
         **HTMX,
     )
     assert response.status_code == 200
     insight = Insight.objects.get(title="Too many fields")
     assert list(insight.steps.all()) == [step] and list(insight.personas.all()) == [sam]
-    assert insight.severity == 4 and insight.created_by == editor
+    assert insight.severity == 4 and insight.source == "survey" and insight.created_by == editor
+
+
+def test_the_quick_insight_form_asks_for_the_source_method(client_for, editor, journey):
+    step = step_named(journey, "Fill in")
+    panel = client_for(editor).get(url(journey, f"steps/{step.pk}/insights/"), **HTMX).content.decode()
+    assert 'name="source"' in panel and "Source method" in panel
 
 
 def test_unpin_keeps_the_insight(client_for, editor, journey, workspace):

@@ -299,6 +299,7 @@ def test_opportunity_from_a_pain_point(journey, editor, workspace):
     )
     opportunity = maps.opportunity_create_from_insight(step=step, insight=insight, actor=editor)
     assert opportunity.title == "The camera check fails"
+    assert opportunity.owner == editor
     assert list(opportunity.steps.all()) == [step]
     assert list(opportunity.insights.all()) == [insight]
     assert Activity.objects.filter(

@@ -374,8 +374,9 @@ def test_restore_then_undo_from_the_banner(client_for, editor, owner, workspace)
     undo_url = _url("journey_version_restore", workspace, world.journey.pk, undo.pk)
     assert f'action="{undo_url}"' in body
 
-    client.post(undo_url, {"confirm": "yes"})
+    undone = client.post(undo_url, {"confirm": "yes"}, follow=True).content.decode()
     assert Step.objects.get(pk=world.steps[0].pk).name == "Changed"
+    assert "Restore undone: the map is back as it was." in undone
 
 
 def test_restore_reports_insights_deleted_since(client_for, editor, owner, workspace):

@@ -124,13 +124,54 @@ def _is_scalar(value) -> bool:
     return value is None or isinstance(value, str | int | float | bool)
 
 
+# Keys writers record with a row's id, for the history's own use: a bare number means nothing to a
+# reader ("journey: 17", "phase: 46 → 45"), so they are not shown. The target's name already is.
+ID_KEYS = frozenset(
+    {
+        "journey",
+        "step",
+        "phase",
+        "stage",
+        "lifecycle",
+        "insight",
+        "from_insight",
+        "copied_from",
+        "tag",
+        "persona",
+    }
+)
+
+
+def _is_id_reference(key: str, value) -> bool:
+    values = value if isinstance(value, list | tuple) else [value]
+    return key in ID_KEYS and all(
+        v is None or (isinstance(v, int) and not isinstance(v, bool)) for v in values
+    )
+
+
+def _one_based(value):
+    """Positions are stored from 0; people count places from 1."""
+    if isinstance(value, list | tuple):
+        return [_one_based(v) for v in value]
+    return value + 1 if isinstance(value, int) and not isinstance(value, bool) else value
+
+
 def changes_of(changes) -> list[Change]:
     """One Change per changed field, whichever shape the writer used: {"from", "to"}, [old, new], or
-    the new value alone."""
+    the new value alone. Row ids are left out and positions read as places counted from 1."""
     if not isinstance(changes, dict):
         return [Change(field="details", value=_text(json.dumps(changes)))] if changes else []
     lines = []
     for key, value in changes.items():
+        if _is_id_reference(str(key), value):
+            continue
+        if key == "position":
+            key = "place"
+            value = (
+                {"from": _one_based(value["from"]), "to": _one_based(value["to"])}
+                if isinstance(value, dict) and set(value) == {"from", "to"}
+                else _one_based(value)
+            )
         name = str(key).replace("_", " ")
         if isinstance(value, dict) and set(value) == {"from", "to"}:
             lines.append(Change(field=name, before=_text(value["from"]), after=_text(value["to"])))

@@ -782,7 +782,8 @@ def touchpoint_delete(*, touchpoint: Touchpoint, actor: Membership) -> None:
 @transaction.atomic
 def opportunity_create_from_insight(*, step: Step, insight: Insight, actor: Membership) -> Opportunity:
     """A new opportunity made from a pain point in one action: titled after the insight, with the
-    insight as its evidence and addressing the step it is pinned to."""
+    insight as its evidence, addressing the step it is pinned to, and owned by whoever made it (until
+    they hand it over)."""
     _check_actor(step.workspace_id, actor)
     _check_same_workspace(step.workspace_id, insight)
     opportunity = opportunity_create(
@@ -790,6 +791,7 @@ def opportunity_create_from_insight(*, step: Step, insight: Insight, actor: Memb
         created_by=actor,
         title=insight.title[: Opportunity._meta.get_field("title").max_length],
         description=insight.description,
+        owner=actor,
         steps=[step],
         insights=[insight],
     )

@@ -34,18 +34,110 @@
     host.innerHTML = "";
   }
 
+  // --- focus: htmx swaps replace the element that had it; put the keyboard back where it was ---------
+
+  // What identifies an element across a re-render of the board: its id, its link, or its form's
+  // action with the button's value (emotion buttons, pins).
+  function keyOf(el) {
+    if (!el || el === document.body) return null;
+    const form = el.closest("form");
+    return {
+      id: el.id || "",
+      tag: el.tagName,
+      href: el.getAttribute("href") || "",
+      action: form ? form.getAttribute("action") || "" : "",
+      name: el.getAttribute("name") || "",
+      value: el.getAttribute("value") || "",
+    };
+  }
+
+  function findByKey(root, key) {
+    if (!key) return null;
+    if (key.id) return document.getElementById(key.id);
+    return Array.from(root.querySelectorAll(key.tag)).find(function (el) {
+      const form = el.closest("form");
+      return (el.getAttribute("href") || "") === key.href
+        && (form ? form.getAttribute("action") || "" : "") === key.action
+        && (el.getAttribute("name") || "") === key.name
+        && (el.getAttribute("value") || "") === key.value;
+    }) || null;
+  }
+
+  // An element inside a closed menu cannot take the focus: its menu button does.
+  function focusable(el) {
+    const menu = el && el.closest("details:not([open])");
+    return menu ? menu.querySelector("summary") : el;
+  }
+
+  let opener = null; // the key of what opened the dialog
+  let focusedInBoard = null; // the key of what had the focus when the board was swapped
+
+  document.addEventListener("htmx:beforeRequest", function (event) {
+    const target = event.detail.target;
+    if (target && target.id === "map-dialog") opener = keyOf(event.detail.elt);
+  });
+
+  // A comment posted in a step's comments dialog: the board redraws when the dialog closes.
+  // (on beforeSwap: the form that posted is still in the dialog then, not after the swap)
+  document.addEventListener("htmx:beforeSwap", function (event) {
+    const elt = event.detail.requestConfig && event.detail.requestConfig.elt;
+    const dialog = elt && elt.closest && elt.closest(".map-dialog-comments");
+    if (dialog && event.detail.xhr.status < 300 && event.detail.requestConfig.verb === "post") {
+      dialog.dataset.commented = "1";
+    }
+  });
+
+  document.addEventListener("htmx:beforeSwap", function (event) {
+    const board = document.getElementById("map-board");
+    const active = document.activeElement;
+    if (board && event.detail.target === board && board.contains(active)) focusedInBoard = keyOf(active);
+  });
+
+  function restoreFocus(root, notice) {
+    const remembered = focusedInBoard || opener;
+    focusedInBoard = null;
+    opener = null;
+    const el = focusable(findByKey(root, remembered));
+    if (el && document.body.contains(el)) {
+      el.focus({ preventScroll: true });
+      el.scrollIntoView({ block: "nearest", inline: "nearest" });
+    } else if (notice) {
+      // What was focused is gone (a deleted step, a pain point now an opportunity): the notice
+      // saying what happened takes the keyboard, and a screen reader reads it.
+      notice.setAttribute("tabindex", "-1");
+      notice.focus({ preventScroll: true });
+      notice.scrollIntoView({ block: "nearest" });
+    }
+  }
+
   document.addEventListener("htmx:afterSettle", function (event) {
     const host = dialogHost();
     if (host && event.detail.target === host) {
       const dialog = host.querySelector("dialog");
       if (dialog && !dialog.open) {
-        dialog.addEventListener("close", function () { host.innerHTML = ""; }, { once: true });
+        dialog.addEventListener("close", function () {
+          const commented = dialog.dataset.commented === "1";
+          host.innerHTML = "";
+          const board = document.getElementById("map-board");
+          if (commented && board && !board.querySelector(".cell-form, .tp-form, .phase-form, .pin-panel")) {
+            // The step's comment count in its header is out of date: redraw the board (no open
+            // editor in it to lose). Its swap puts the focus back on the comment button.
+            focusedInBoard = opener;
+            htmx.ajax("GET", window.location.pathname + window.location.search, {
+              source: board, target: "#map-board", swap: "outerHTML",
+            });
+            return;
+          }
+          const back = focusable(findByKey(document, opener));
+          opener = null;
+          if (back) back.focus();
+        }, { once: true });
         dialog.showModal();
       }
     }
     // A cell back from editing (saved or cancelled): the keyboard stays on it, at its edit link.
     const cell = event.target;
-    if (cell.matches && cell.matches(".cell, .touchpoints") && !cell.querySelector("form")) {
+    if (cell.matches && cell.matches(".cell, .touchpoints") && !cell.querySelector(".cell-form")) {
       const lost = document.activeElement === document.body || !document.body.contains(document.activeElement);
       const link = cell.querySelector(".cell-edit, .cell-add");
       if (lost && link) link.focus({ preventScroll: true });
@@ -61,8 +153,14 @@
     closeDialog();
     // The notice says where the editor's attention goes next: the moved step's handle (to keep
     // moving it with the arrow keys), the add-step field (to add the next one), a new step to show.
+    // Without such a target the focus goes back where it was (an emotion button, a "+ Insight" link).
     const notice = board.querySelector(".map-notice");
-    if (!notice) return;
+    if (!notice || !notice.dataset.focus) {
+      restoreFocus(board, notice);
+      return;
+    }
+    focusedInBoard = null;
+    opener = null;
     const reveal = notice.dataset.reveal && document.getElementById(notice.dataset.reveal);
     if (reveal) reveal.scrollIntoView({ block: "nearest", inline: "nearest" });
     const target = notice.dataset.focus && document.getElementById(notice.dataset.focus);

@@ -123,6 +123,16 @@
 
   document.addEventListener("htmx:beforeSwap", close);
 
+  // A posted comment swaps the whole thread, form included: the keyboard goes back to the (now empty)
+  // comment box instead of falling to the top of the page.
+  document.addEventListener("htmx:afterSettle", function (event) {
+    var thread = event.target;
+    if (!thread.matches || !thread.matches(".thread") || !thread.querySelector("[data-posted]")) return;
+    var lost = document.activeElement === document.body || !document.body.contains(document.activeElement);
+    var box = thread.querySelector(".comment-new textarea");
+    if (lost && box) box.focus({ preventScroll: true });
+  });
+
   // The textareas get their combobox semantics here: without this script they are plain text boxes.
   function prepare(root) {
     root.querySelectorAll("textarea[data-mentions]").forEach(function (textarea) {

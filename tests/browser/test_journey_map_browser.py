@@ -91,6 +91,11 @@ def test_editor_builds_a_journey_from_empty(page, log_in, screenshot, workspace,
     cell.get_by_label("Channel").select_option(label="Website")
     cell.get_by_role("button", name="Add touchpoint").click()
     expect(column_cell(page, "lane-touchpoints", "Compare offers")).to_contain_text("Comparison table")
+    expect(  # the keyboard stays in the lane, ready for the next touchpoint
+        column_cell(page, "lane-touchpoints", "Compare offers").get_by_role(
+            "link", name=re.compile("Touchpoint")
+        )
+    ).to_be_focused()
 
     # Emotions: one click per step; the curve gets a point per scored step.
     for name, score in (
@@ -102,6 +107,8 @@ def test_editor_builds_a_journey_from_empty(page, log_in, screenshot, workspace,
         expect(column_cell(page, "lane-emotion", name).get_by_role("button", name=score)).to_have_attribute(
             "aria-pressed", "true"
         )
+        # The board is redrawn; the keyboard stays on the button just pressed.
+        expect(column_cell(page, "lane-emotion", name).get_by_role("button", name=score)).to_be_focused()
     expect(page.locator(".curve-cell circle")).to_have_count(3)
 
     assert layout(journey) == [
@@ -137,6 +144,9 @@ def test_editor_pins_an_insight_and_creates_one(page, log_in, screenshot, worksp
     expect(column_cell(page, "lane-insights", "Fill in the form")).to_contain_text(
         "Address history is painful"
     )
+    expect(  # back where the dialog was opened from
+        column_cell(page, "lane-insights", "Fill in the form").get_by_role("link", name=re.compile("Insight"))
+    ).to_be_focused()
 
     column_cell(page, "lane-insights", "Verify ID").get_by_role("link", name=re.compile("Insight")).click()
     dialog = page.get_by_role("dialog")
@@ -144,6 +154,7 @@ def test_editor_pins_an_insight_and_creates_one(page, log_in, screenshot, worksp
     assert dialog.get_by_label("Title").evaluate("input => !input.checkValidity()")  # the title is required
     dialog.get_by_label("Title").fill("The selfie check fails in low light")
     dialog.get_by_label("Severity").select_option("5")
+    dialog.get_by_label("Source method").select_option(label="Survey")
     dialog.get_by_role("button", name="Create and pin").click()
     expect(column_cell(page, "lane-insights", "Verify ID")).to_contain_text(
         "The selfie check fails in low light"
@@ -152,7 +163,8 @@ def test_editor_pins_an_insight_and_creates_one(page, log_in, screenshot, worksp
     assert list(
         Insight.objects.get(title="Address history is painful").steps.values_list("name", flat=True)
     ) == ["Fill in the form"]
-    assert Insight.objects.get(title="The selfie check fails in low light").severity == 5
+    created = Insight.objects.get(title="The selfie check fails in low light")
+    assert (created.severity, created.source) == (5, "survey")
 
 
 def test_editor_reorders_steps_by_drag_and_drop_and_keyboard(page, log_in, screenshot, workspace, editor):
@@ -243,14 +255,18 @@ def test_deleting_a_step_with_pins_asks_first_and_keeps_the_insight(page, log_in
     step_head(page, "Compare").get_by_role("link", name="Delete step…").click()
     dialog = page.get_by_role("dialog")
     expect(dialog).to_contain_text("only be unpinned")
-    dialog.get_by_role("link", name="Keep it").click()
+    expect(dialog.get_by_role("link", name="Keep it")).to_be_focused()  # the safe choice, not "Delete"
+    page.keyboard.press("Escape")
     expect(dialog).to_be_hidden()
+    expect(step_head(page, "Compare").locator("summary")).to_be_focused()  # back on the step's menu
     assert Step.objects.filter(name="Compare").exists()
 
     step_head(page, "Compare").locator("summary").click()
     step_head(page, "Compare").get_by_role("link", name="Delete step…").click()
     page.get_by_role("dialog").get_by_role("button", name="Delete step").click()
-    expect(page.locator(".map-notice")).to_contain_text("still in the repository")
+    notice = page.locator(".map-notice")
+    expect(notice).to_contain_text("1 insight was unpinned; it is still in the insight repository.")
+    expect(notice).to_be_focused()  # what had the focus is gone: the notice takes it
     expect(page.locator(".step-title")).to_have_text(["Search"])
     assert Insight.objects.filter(pk=insight.pk).exists()
 
@@ -316,3 +332,20 @@ def test_persona_view_and_print(page, log_in, screenshot, workspace, editor):
     expect(page.locator(".map-toolbar")).to_be_hidden()
     expect(page.locator(".emotion-scale").first).to_be_hidden()
     screenshot("print")
+
+
+def test_a_comment_posted_from_the_map_shows_in_the_step_header(page, log_in, workspace, editor):
+    journey = make_journey(workspace, steps=["Search", "Compare"])
+    log_in(editor.user.email)
+    open_map(page, journey)
+    step_head(page, "Compare").locator("a.step-comments").click()
+    dialog = page.get_by_role("dialog")
+    dialog.locator("textarea").fill("Is the rate table up to date?")
+    dialog.get_by_role("button", name="Comment").click()
+    expect(dialog).to_contain_text("Is the rate table up to date?")
+    expect(dialog.locator("textarea")).to_be_focused()  # ready for the next comment
+    page.keyboard.press("Escape")
+    expect(dialog).to_be_hidden()
+    link = step_head(page, "Compare").locator("a.step-comments")
+    expect(link).to_contain_text("1 comment on")
+    expect(link).to_be_focused()
