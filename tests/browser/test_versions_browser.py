@@ -74,7 +74,7 @@ def test_editor_restores_a_version_and_undoes_the_restore(page, log_in, screensh
     page.go_back()
 
     page.get_by_role("button", name="Undo").click()
-    expect(page.get_by_role("status")).to_contain_text("Version 2 restored.")
+    expect(page.get_by_role("status")).to_contain_text("Restore undone: the map is back as it was.")
     assert list(
         Step.objects.filter(journey=world.journey).order_by("position").values_list("name", flat=True)
     ) == ["Renamed in the workshop", "Step 1"]
