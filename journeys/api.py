@@ -137,6 +137,7 @@ class PhaseViewSet(ChangesJourneyStructureMixin, WorkspaceScopedViewSetMixin, vi
 
     queryset = Phase.objects.all()
     serializer_class = serializers.PhaseSerializer
+    structure_fields = ("position", "journey", "name")  # the map guards phase names by the journey revision
     filterset_class = filters.PhaseFilter
     ordering_fields = ["id", "name", "position"]
 

@@ -90,6 +90,8 @@ def test_phase_changes_raise_the_journey_revision(atlas_a, editor, api_for):
         format="json",
     )
     assert created.status_code == 201
-    assert client.delete(api_url("phase", atlas_a.workspace, created.json()["id"])).status_code == 204
+    phase_url = api_url("phase", atlas_a.workspace, created.json()["id"])
+    assert client.patch(phase_url, {"name": "Waiting"}, format="json").status_code == 200
+    assert client.delete(phase_url).status_code == 204
     journey.refresh_from_db()
-    assert journey.revision == start + 2
+    assert journey.revision == start + 3
