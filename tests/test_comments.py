@@ -110,6 +110,12 @@ def test_a_thread_without_comments_invites_to_start(client_for, workspace, edito
     assert 'name="body"' in body
 
 
+def test_a_viewer_is_not_invited_to_start_a_thread(client_for, workspace, viewer, targets):
+    body = client_for(viewer).get(thread_url(workspace, "step", targets.step), **HTMX).content.decode()
+
+    assert "No comments yet." in body and "start the conversation" not in body
+
+
 def test_a_comment_body_is_escaped_and_keeps_its_line_breaks(client_for, workspace, editor, targets):
     add_comment(workspace, editor, targets.step, "<script>alert(1)</script>\nsecond line\n\nnew paragraph")
 
