@@ -7,16 +7,17 @@ place: `_renumber` moves the parent's rows to a free range above every current p
 0..n-1, two set-based UPDATEs in the caller's transaction, with the parent row locked so that two
 reorders of one lifecycle (or stage) run one after the other."""
 
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable
 from contextlib import contextmanager
 
 from django.core.exceptions import ValidationError
 from django.db import IntegrityError, transaction
-from django.db.models import Case, F, Max, Model, QuerySet, Value, When
+from django.db.models import Case, Max, Model, QuerySet, Value, When
 
 from atlas.models import Membership, Tag, User, Workspace
 from atlas.services import activity_record
 from journeys.models import Journey, Lifecycle, LifecycleStage, MacroJourney, Persona, StepEmotion
+from journeys.services.ordering import positions_renumber
 
 # Offered when a lifecycle is created (DESIGN.md: the usual customer lifecycle).
 STANDARD_STAGES = ("Awareness", "Consideration", "Purchase", "Onboarding", "Usage", "Support", "Renewal")
@@ -28,18 +29,6 @@ STANDARD_STAGES = ("Awareness", "Consideration", "Purchase", "Onboarding", "Usag
 def _lock(model: type[Model], pk: int) -> Model:
     """The row, locked until the transaction ends (SQLite locks the whole database on write anyway)."""
     return model.objects.select_for_update().get(pk=pk)
-
-
-def _renumber(siblings: QuerySet, ordered_ids: Sequence[int]) -> None:
-    """Give the rows of `siblings` (every child of one parent) the positions 0..n-1 in the order of
-    `ordered_ids`, without ever holding two rows at one position."""
-    ids = list(ordered_ids)
-    if not ids:
-        return
-    current = siblings.aggregate(top=Max("position"))["top"] or 0
-    offset = current + 1 + len(ids)  # above every current position and above every final one
-    siblings.update(position=Case(*(When(pk=pk, then=Value(offset + i)) for i, pk in enumerate(ids))))
-    siblings.update(position=F("position") - offset)
 
 
 def _next_position(siblings: QuerySet) -> int:
@@ -232,7 +221,7 @@ def stage_move(
     wanted = ids.index(stage.pk) + by if to_index is None else to_index
     ids, old, new = _moved(ids, stage.pk, wanted)
     if old != new:
-        _renumber(siblings, ids)
+        positions_renumber(siblings, ids)
         activity_record(
             workspace=stage.workspace,
             actor=actor,
@@ -274,7 +263,7 @@ def stage_delete(
     activity_record(workspace=stage.workspace, actor=actor, verb="deleted", target=stage, changes=changes)
     stage.delete()
     siblings = LifecycleStage.objects.filter(lifecycle=lifecycle)
-    _renumber(siblings, _ordered_ids(siblings))
+    positions_renumber(siblings, _ordered_ids(siblings))
 
 
 # --- macro journeys ------------------------------------------------------------------------------------------
@@ -357,7 +346,7 @@ def macro_journey_move(
         ids, old, new = _moved(ids, macro_journey.pk, to_index)
         if old == new:
             return macro_journey
-        _renumber(target_siblings, ids)
+        positions_renumber(target_siblings, ids)
         changes = {"position": [old, new]}
     else:
         source_name = LifecycleStage.objects.filter(pk=source_id).values_list("name", flat=True).first()
@@ -367,9 +356,9 @@ def macro_journey_move(
             stage=target, position=_next_position(target_siblings) + len(ids) + 1
         )
         ids.insert(len(ids) if to_index is None else max(0, min(to_index, len(ids))), macro_journey.pk)
-        _renumber(target_siblings, ids)
+        positions_renumber(target_siblings, ids)
         source_siblings = MacroJourney.objects.filter(stage_id=source_id)
-        _renumber(source_siblings, _ordered_ids(source_siblings))
+        positions_renumber(source_siblings, _ordered_ids(source_siblings))
         changes = {"stage": [source_name, target.name], "position": [None, ids.index(macro_journey.pk)]}
     macro_journey.refresh_from_db(fields=["stage", "position"])
     activity_record(
@@ -399,7 +388,7 @@ def macro_journey_delete(*, macro_journey: MacroJourney, actor: User | None) -> 
     )
     macro_journey.delete()
     siblings = MacroJourney.objects.filter(stage_id=stage_id)
-    _renumber(siblings, _ordered_ids(siblings))
+    positions_renumber(siblings, _ordered_ids(siblings))
 
 
 # --- journeys ------------------------------------------------------------------------------------------------

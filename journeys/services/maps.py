@@ -24,7 +24,7 @@ from typing import Any
 
 from django.core.exceptions import ValidationError
 from django.db import transaction
-from django.db.models import BigIntegerField, Case, F, Max, Model, QuerySet, Value, When
+from django.db.models import BigIntegerField, Case, F, Max, Model, Value, When
 from django.db.models.functions import Cast
 from django.utils import timezone
 
@@ -41,6 +41,7 @@ from journeys.models import (
     StepEmotion,
     Touchpoint,
 )
+from journeys.services.ordering import positions_renumber
 from opportunities.models import Opportunity
 from opportunities.services import opportunity_create, priorities_request_recompute
 
@@ -215,24 +216,11 @@ def _layout(journey: Journey) -> Layout:
     return Layout(phases=phases, groups=groups)
 
 
-def _renumber(rows: QuerySet, ordered_ids: list[int], **also: Case) -> None:
-    """Positions 0..n-1 in the order of `ordered_ids` (every row of `rows`), in two UPDATEs: first
-    above every current and final position, then down into place; never two rows at one position."""
-    if not ordered_ids:
-        return
-    top = rows.aggregate(top=Max("position"))["top"] or 0
-    offset = top + 1 + len(ordered_ids)
-    rows.update(
-        position=Case(*(When(pk=pk, then=Value(offset + i)) for i, pk in enumerate(ordered_ids))), **also
-    )
-    rows.update(position=F("position") - offset)
-
-
 def _write_layout(journey: Journey, layout: Layout) -> None:
     """Store the layout: step positions and phases, phase positions (four UPDATEs at most)."""
     order = layout.step_order
     phase_of = {pk: key for key, ids in layout.groups.items() for pk in ids}
-    _renumber(
+    positions_renumber(
         Step.objects.filter(journey=journey),
         order,
         # The cast types a CASE whose every branch is NULL (no step has a phase) on PostgreSQL.
@@ -241,7 +229,7 @@ def _write_layout(journey: Journey, layout: Layout) -> None:
             BigIntegerField(),
         ),
     )
-    _renumber(Phase.objects.filter(journey=journey), [phase.pk for phase in layout.phases])
+    positions_renumber(Phase.objects.filter(journey=journey), [phase.pk for phase in layout.phases])
 
 
 def _clamp(index: int | None, size: int) -> int:
