@@ -6,7 +6,7 @@ JavaScript it redirects back to the atlas (or shows the form on a page of its ow
 go through journeys.atlas_selectors, writes through journeys.services.framework."""
 
 from django.contrib import messages
-from django.core.exceptions import PermissionDenied, ValidationError
+from django.core.exceptions import ValidationError
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.urls import reverse
@@ -14,7 +14,8 @@ from django.utils.cache import patch_vary_headers
 from django.views.decorators.http import require_GET, require_http_methods
 from django_htmx.http import HttpResponseClientRedirect
 
-from atlas.tenancy import get_scoped, workspace_view
+from atlas.models import Role
+from atlas.tenancy import get_scoped, require_role, workspace_view
 from journeys import atlas_selectors
 from journeys.atlas_forms import (
     JourneyCreateForm,
@@ -34,11 +35,6 @@ FORM_PAGE = "journeys/atlas/form_page.html"
 
 
 # --- helpers -------------------------------------------------------------------------------------------------
-
-
-def _require_editor(request: HttpRequest) -> None:
-    if not request.membership.can_edit:
-        raise PermissionDenied("Viewers cannot change the atlas.")
 
 
 def atlas_url(workspace, lifecycle_id: int | None = None, anchor: str = "") -> str:
@@ -191,7 +187,7 @@ def atlas(request: HttpRequest) -> HttpResponse:
 @require_http_methods(["GET", "POST"])
 @workspace_view()
 def lifecycle_create(request: HttpRequest) -> HttpResponse:
-    _require_editor(request)
+    require_role(request.membership, Role.EDITOR, request)
     form = LifecycleCreateForm(request.POST or None)
     if request.method == "POST" and form.is_valid():
         try:
@@ -225,7 +221,7 @@ def lifecycle_create(request: HttpRequest) -> HttpResponse:
 @workspace_view()
 def lifecycle_edit(request: HttpRequest, lifecycle_id: int) -> HttpResponse:
     lifecycle = get_scoped(request.workspace, Lifecycle, pk=lifecycle_id)
-    _require_editor(request)
+    require_role(request.membership, Role.EDITOR, request)
     if request.method == "POST":
         form = LifecycleForm(request.POST, auto_id="lifecycle-%s")
         if form.is_valid():
@@ -253,7 +249,7 @@ def lifecycle_edit(request: HttpRequest, lifecycle_id: int) -> HttpResponse:
 @workspace_view()
 def lifecycle_delete(request: HttpRequest, lifecycle_id: int) -> HttpResponse:
     lifecycle = get_scoped(request.workspace, Lifecycle, pk=lifecycle_id)
-    _require_editor(request)
+    require_role(request.membership, Role.EDITOR, request)
     stages = list(LifecycleStage.objects.filter(lifecycle=lifecycle).order_by("position"))
     macro_count = MacroJourney.objects.filter(stage__lifecycle=lifecycle).count()
     error = None
@@ -291,7 +287,7 @@ def lifecycle_delete(request: HttpRequest, lifecycle_id: int) -> HttpResponse:
 @workspace_view()
 def stage_create(request: HttpRequest, lifecycle_id: int) -> HttpResponse:
     lifecycle = get_scoped(request.workspace, Lifecycle, pk=lifecycle_id)
-    _require_editor(request)
+    require_role(request.membership, Role.EDITOR, request)
     form = StageForm(request.POST or None, auto_id="new-stage-%s")
     if request.method == "POST" and form.is_valid():
         try:
@@ -323,7 +319,7 @@ def stage_create(request: HttpRequest, lifecycle_id: int) -> HttpResponse:
 def stage_edit(request: HttpRequest, stage_id: int) -> HttpResponse:
     """Rename a stage. With htmx, GET answers the header's inline form."""
     stage = _stage(request, stage_id)
-    _require_editor(request)
+    require_role(request.membership, Role.EDITOR, request)
     auto_id = f"stage-{stage.pk}-%s"
     if request.method == "POST":
         form = StageForm(request.POST, auto_id=auto_id)
@@ -358,7 +354,7 @@ def stage_move(request: HttpRequest, stage_id: int) -> HttpResponse:
     menu (rename, move, delete): its actions with htmx, when the menu opens, else a page of its own."""
     stage = _stage(request, stage_id)
     if request.method == "GET":
-        _require_editor(request)
+        require_role(request.membership, Role.EDITOR, request)
         siblings = LifecycleStage.objects.filter(lifecycle_id=stage.lifecycle_id).order_by("position")
         return _menu(request, "stage", stage=stage, siblings=siblings, lifecycle=stage.lifecycle)
     form = MoveForm(request.POST, workspace=request.workspace)
@@ -384,7 +380,7 @@ def stage_move(request: HttpRequest, stage_id: int) -> HttpResponse:
 def stage_delete(request: HttpRequest, stage_id: int) -> HttpResponse:
     """Delete a stage, after a confirmation; one that still holds macro journeys moves them first."""
     stage = _stage(request, stage_id)
-    _require_editor(request)
+    require_role(request.membership, Role.EDITOR, request)
     macros = list(MacroJourney.objects.filter(stage=stage).order_by("position"))
     form = StageDeleteForm(request.POST or None, stage=stage, holds_macro_journeys=bool(macros))
     error = None
@@ -426,7 +422,7 @@ def stage_delete(request: HttpRequest, stage_id: int) -> HttpResponse:
 @workspace_view()
 def macro_create(request: HttpRequest, stage_id: int) -> HttpResponse:
     stage = _stage(request, stage_id)
-    _require_editor(request)
+    require_role(request.membership, Role.EDITOR, request)
     form = MacroJourneyCreateForm(request.POST or None, auto_id=f"stage-{stage.pk}-new-macro-%s")
     if request.method == "POST" and form.is_valid():
         macro = framework.macro_journey_create(
@@ -460,7 +456,7 @@ def macro_edit(request: HttpRequest, macro_id: int) -> HttpResponse:
     """Rename a macro journey, give it an owner and a description. With htmx, GET answers the card's
     inline form."""
     macro = _macro(request, macro_id)
-    _require_editor(request)
+    require_role(request.membership, Role.EDITOR, request)
     auto_id = f"macro-{macro.pk}-%s"
     if request.method == "POST":
         form = MacroJourneyForm(request.POST, workspace=request.workspace, auto_id=auto_id)
@@ -496,7 +492,7 @@ def macro_move(request: HttpRequest, macro_id: int) -> HttpResponse:
     GET answers its menu: the actions with htmx, when the menu opens, else a page of its own."""
     macro = _macro(request, macro_id)
     if request.method == "GET":
-        _require_editor(request)
+        require_role(request.membership, Role.EDITOR, request)
         siblings = MacroJourney.objects.filter(stage_id=macro.stage_id).order_by("position")
         return _menu(
             request,
@@ -536,7 +532,7 @@ def macro_move(request: HttpRequest, macro_id: int) -> HttpResponse:
 @workspace_view()
 def macro_delete(request: HttpRequest, macro_id: int) -> HttpResponse:
     macro = _macro(request, macro_id)
-    _require_editor(request)
+    require_role(request.membership, Role.EDITOR, request)
     journeys = list(Journey.objects.filter(macro_journey=macro).order_by("kind", "name"))
     error = None
     if request.method == "POST":
@@ -575,7 +571,7 @@ def macro_delete(request: HttpRequest, macro_id: int) -> HttpResponse:
 def journey_create(request: HttpRequest, macro_id: int) -> HttpResponse:
     """A new current journey under a macro journey; then straight to its map."""
     macro = _macro(request, macro_id)
-    _require_editor(request)
+    require_role(request.membership, Role.EDITOR, request)
     form = JourneyCreateForm(
         request.POST or None,
         workspace=request.workspace,

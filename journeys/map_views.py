@@ -14,7 +14,7 @@ renders the whole map with that cell open, a successful POST redirects back to t
 from urllib.parse import urlencode
 
 from django.contrib import messages
-from django.core.exceptions import PermissionDenied, ValidationError
+from django.core.exceptions import ValidationError
 from django.db.models import Q
 from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
@@ -22,7 +22,8 @@ from django.urls import reverse
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 from django_htmx.http import reswap, retarget
 
-from atlas.tenancy import get_scoped, scoped, workspace_view
+from atlas.models import Role
+from atlas.tenancy import get_scoped, require_role, scoped, workspace_view
 from journeys.map_forms import (
     LANES,
     EmotionForm,
@@ -89,11 +90,6 @@ def _step(request: HttpRequest, journey: Journey, step_id: int) -> Step:
     step = get_scoped(request.workspace, Step.objects.select_related("phase"), pk=step_id, journey=journey)
     step.journey = journey
     return step
-
-
-def _require_editor(request: HttpRequest) -> None:
-    if not request.membership.can_edit:
-        raise PermissionDenied("Viewers cannot edit journey maps.")
 
 
 def _links(request: HttpRequest, journey: Journey, *steps: Step) -> None:
@@ -243,7 +239,7 @@ def step_cell(request: HttpRequest, journey_id: int, step_id: int) -> HttpRespon
         step = _step(request, journey, step_id)
         if not request.GET.get("edit"):
             return _cell(request, journey, step, lane, {})
-        _require_editor(request)
+        require_role(request.membership, Role.EDITOR, request)
         return _cell(request, journey, step, lane, {"cell": (step.pk, lane.key), "form": lane.form(step)})
 
     step = scoped(request.workspace, Step).filter(pk=step_id, journey=journey).first()
@@ -350,7 +346,7 @@ def _touchpoints(
 def touchpoint_add(request: HttpRequest, journey_id: int, step_id: int) -> HttpResponse:
     journey = _journey(request, journey_id)
     step = _step(request, journey, step_id)
-    _require_editor(request)
+    require_role(request.membership, Role.EDITOR, request)
     if request.method == "GET":
         if request.GET.get("cancel"):
             return _touchpoints(request, journey, step, {})
@@ -376,7 +372,7 @@ def touchpoint_add(request: HttpRequest, journey_id: int, step_id: int) -> HttpR
 def touchpoint_edit(request: HttpRequest, journey_id: int, step_id: int, touchpoint_id: int) -> HttpResponse:
     journey = _journey(request, journey_id)
     step = _step(request, journey, step_id)
-    _require_editor(request)
+    require_role(request.membership, Role.EDITOR, request)
     touchpoint = scoped(request.workspace, Touchpoint).filter(pk=touchpoint_id, step=step).first()
     if touchpoint is None:
         if request.method == "GET":
@@ -543,7 +539,7 @@ def step_delete(request: HttpRequest, journey_id: int, step_id: int) -> HttpResp
     opportunities stay in their repositories."""
     journey = _journey(request, journey_id)
     step = _step(request, journey, step_id)
-    _require_editor(request)
+    require_role(request.membership, Role.EDITOR, request)
     pins = maps.step_pins(step)
     kpi_count = scoped(request.workspace, Kpi).filter(Q(step=step) | Q(touchpoint__step=step)).count()
     form = StepDeleteForm(
@@ -628,7 +624,7 @@ def phase_rename(request: HttpRequest, journey_id: int, phase_id: int) -> HttpRe
     """GET: the phase's name as a form in the board's header. POST: rename it."""
     journey = _journey(request, journey_id)
     phase = _phase(request, journey, phase_id)
-    _require_editor(request)
+    require_role(request.membership, Role.EDITOR, request)
     if request.method == "GET":
         form = PhaseNameForm(
             initial={"name": phase.name, "revision": journey.revision}, auto_id=f"phase{phase.pk}-%s"
@@ -692,7 +688,7 @@ def phase_delete(request: HttpRequest, journey_id: int, phase_id: int) -> HttpRe
     """GET: the confirmation (keep the steps, or delete them too). POST: delete the phase."""
     journey = _journey(request, journey_id)
     phase = _phase(request, journey, phase_id)
-    _require_editor(request)
+    require_role(request.membership, Role.EDITOR, request)
     step_ids = list(scoped(request.workspace, Step).filter(phase=phase).values_list("pk", flat=True))
     phases = _phases(request, journey)
     index = [p.pk for p in phases].index(phase.pk)
@@ -784,7 +780,7 @@ def step_insights(request: HttpRequest, journey_id: int, step_id: int) -> HttpRe
     POST: pin the chosen insight to the step."""
     journey = _journey(request, journey_id)
     step = _step(request, journey, step_id)
-    _require_editor(request)
+    require_role(request.membership, Role.EDITOR, request)
     if request.method == "GET":
         return _pin_panel(request, journey, step)
     form = PinForm(request.POST, workspace=request.workspace)
@@ -897,7 +893,7 @@ def journey_edit(request: HttpRequest, journey_id: int) -> HttpResponse:
     """Edit the journey's name, description, status, owner and personas. A save on top of someone
     else's newer change is refused, with the current values shown and the form kept."""
     journey = _journey(request, journey_id)
-    _require_editor(request)
+    require_role(request.membership, Role.EDITOR, request)
     conflict = None
     if request.method != "POST":
         form = JourneyForm(initial=JourneyForm.initial_for(journey), workspace=request.workspace)
@@ -937,7 +933,7 @@ def journey_edit(request: HttpRequest, journey_id: int) -> HttpResponse:
 def journey_delete(request: HttpRequest, journey_id: int) -> HttpResponse:
     """Delete the journey after a confirmation that says what goes with it and what stays."""
     journey = _journey(request, journey_id)
-    _require_editor(request)
+    require_role(request.membership, Role.EDITOR, request)
     form = RevisionForm(
         request.POST if request.method == "POST" else None, initial={"revision": journey.revision}
     )

@@ -3,13 +3,14 @@ the forms to create, edit and delete one. Reads go through journeys.persona_sele
 journeys.services.framework."""
 
 from django.contrib import messages
-from django.core.exceptions import PermissionDenied, ValidationError
+from django.core.exceptions import ValidationError
 from django.core.paginator import Paginator
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.views.decorators.http import require_GET, require_http_methods
 
-from atlas.tenancy import get_scoped, scoped, workspace_view
+from atlas.models import Role
+from atlas.tenancy import get_scoped, require_role, scoped, workspace_view
 from journeys import persona_selectors
 from journeys.models import Insight, Persona
 from journeys.persona_forms import PersonaForm
@@ -17,11 +18,6 @@ from journeys.services import framework
 
 PERSONAS_PER_PAGE = 24
 INSIGHTS_PER_PAGE = 20
-
-
-def _require_editor(request: HttpRequest) -> None:
-    if not request.membership.can_edit:
-        raise PermissionDenied("Viewers cannot change personas.")
 
 
 def _add_errors(form, error: ValidationError) -> None:
@@ -95,7 +91,7 @@ def _form_fields(form: PersonaForm) -> dict:
 @require_http_methods(["GET", "POST"])
 @workspace_view()
 def persona_create(request: HttpRequest) -> HttpResponse:
-    _require_editor(request)
+    require_role(request.membership, Role.EDITOR, request)
     form = PersonaForm(request.POST or None, workspace=request.workspace)
     if request.method == "POST" and form.is_valid():
         try:
@@ -114,7 +110,7 @@ def persona_create(request: HttpRequest) -> HttpResponse:
 @workspace_view()
 def persona_edit(request: HttpRequest, persona_id: int) -> HttpResponse:
     persona = get_scoped(request.workspace, Persona.objects.prefetch_related("tags"), pk=persona_id)
-    _require_editor(request)
+    require_role(request.membership, Role.EDITOR, request)
     if request.method == "POST":
         form = PersonaForm(request.POST, workspace=request.workspace)
         if form.is_valid():
@@ -137,7 +133,7 @@ def persona_edit(request: HttpRequest, persona_id: int) -> HttpResponse:
 def persona_delete(request: HttpRequest, persona_id: int) -> HttpResponse:
     """Delete a persona after a confirmation that says what goes with it and what stays."""
     persona = get_scoped(request.workspace, Persona, pk=persona_id)
-    _require_editor(request)
+    require_role(request.membership, Role.EDITOR, request)
     if request.method == "POST":
         framework.persona_delete(persona=persona, actor=request.user)
         messages.success(request, f"Persona “{persona.name}” deleted.")
