@@ -17,6 +17,7 @@ from django.db.models import Case, Max, Model, QuerySet, Value, When
 from atlas.models import Membership, Tag, User, Workspace
 from atlas.services import activity_record
 from journeys.models import Journey, Lifecycle, LifecycleStage, MacroJourney, Persona, StepEmotion
+from journeys.services.guards import check_same_workspace
 from journeys.services.ordering import positions_renumber
 
 # Offered when a lifecycle is created (DESIGN.md: the usual customer lifecycle).
@@ -74,12 +75,6 @@ def _name_taken_as_error(kind: str, name: str):
         raise ValidationError(
             {"name": f"There is already a {kind} called “{name}”."}, code="duplicate"
         ) from None
-
-
-def _check_workspace(workspace_id: int, *rows: Model | None) -> None:
-    for row in rows:
-        if row is not None and row.workspace_id != workspace_id:
-            raise ValidationError("That belongs to another workspace.", code="other_workspace")
 
 
 # --- lifecycles --------------------------------------------------------------------------------------------
@@ -241,7 +236,7 @@ def stage_delete(
     one, a stage that still holds macro journeys is refused."""
     lifecycle = _lock(Lifecycle, stage.lifecycle_id)
     target = move_macro_journeys_to
-    _check_workspace(stage.workspace_id, target)
+    check_same_workspace(stage.workspace_id, target)
     if target is not None and target.pk == stage.pk:
         raise ValidationError("Choose another stage to move the macro journeys to.", code="same_stage")
     macro_ids = _ordered_ids(MacroJourney.objects.filter(stage=stage))
@@ -279,7 +274,7 @@ def macro_journey_create(
     owner: Membership | None = None,
 ) -> MacroJourney:
     """A new macro journey at the bottom of the stage."""
-    _check_workspace(stage.workspace_id, owner)
+    check_same_workspace(stage.workspace_id, owner)
     _lock(LifecycleStage, stage.pk)
     macro = MacroJourney.objects.create(
         workspace_id=stage.workspace_id,
@@ -304,7 +299,7 @@ def macro_journey_update(
     description: str,
     owner: Membership | None,
 ) -> MacroJourney:
-    _check_workspace(macro_journey.workspace_id, owner)
+    check_same_workspace(macro_journey.workspace_id, owner)
     name = name.strip()
     changes = _changes(macro_journey, {"name": name, "description": description, "owner": owner})
     if changes:
@@ -333,7 +328,7 @@ def macro_journey_move(
     index is given; without a stage, inside its own stage to `to_index` or `by` places further down."""
     source_id = macro_journey.stage_id
     target = stage or macro_journey.stage
-    _check_workspace(macro_journey.workspace_id, target)
+    check_same_workspace(macro_journey.workspace_id, target)
     for pk in sorted({source_id, target.pk}):  # one lock order: two crossing moves cannot deadlock
         _lock(LifecycleStage, pk)
     macro_journey.refresh_from_db(fields=["stage", "position"])
@@ -406,7 +401,7 @@ def journey_create(
 ) -> Journey:
     """A new, empty current journey under the macro journey. (A to-be journey is made from its current
     journey's map, so that it starts as a copy of the steps it improves.)"""
-    _check_workspace(macro_journey.workspace_id, owner, primary_persona)
+    check_same_workspace(macro_journey.workspace_id, owner, primary_persona)
     journey = Journey.objects.create(
         workspace_id=macro_journey.workspace_id,
         macro_journey=macro_journey,
@@ -452,7 +447,7 @@ def persona_create(
 ) -> Persona:
     name = name.strip()
     tags = list(tags)
-    _check_workspace(workspace.pk, *tags)
+    check_same_workspace(workspace.pk, *tags)
     _check_persona_name(workspace.pk, name)
     with _name_taken_as_error("persona", name):
         persona = Persona.objects.create(
@@ -484,7 +479,7 @@ def persona_update(
 ) -> Persona:
     name = name.strip()
     tags = list(tags)
-    _check_workspace(persona.workspace_id, *tags)
+    check_same_workspace(persona.workspace_id, *tags)
     _check_persona_name(persona.workspace_id, name, exclude=persona.pk)
     values = {
         "name": name,

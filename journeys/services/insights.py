@@ -23,6 +23,7 @@ from atlas.models import Activity, Membership, Tag, Workspace
 from atlas.services import activity_record
 from journeys.insight_import import InsightRow
 from journeys.models import Insight, Persona, Step
+from journeys.services.guards import check_editor
 from opportunities.services import priorities_request_recompute
 
 # The insight fields the recompute reads (see the module docstring).
@@ -42,11 +43,6 @@ def _same_workspace(workspace_id: int, objects: Iterable[Model], what: str) -> l
     if any(obj.workspace_id != workspace_id for obj in objects):
         raise ValidationError(f"Some {what} do not belong to this workspace.", code="other_workspace")
     return objects
-
-
-def _check_actor(workspace_id: int, actor: Membership) -> None:
-    if actor.workspace_id != workspace_id:
-        raise ValidationError("The actor is not a member of this workspace.", code="other_workspace")
 
 
 def _insight_ids(workspace: Workspace, insights: Iterable[Insight]) -> list[int]:
@@ -122,7 +118,7 @@ def insight_create(
     """A new insight in the workspace's repository, about these personas, pinned to these steps.
 
     A new insight is nobody's evidence yet, so no score moves."""
-    _check_actor(workspace.pk, actor)
+    check_editor(workspace.pk, actor)
     _check_fields(severity=severity, reach=reach, kind=kind, source=source, status=status)
     personas = _same_workspace(workspace.pk, personas, "personas")
     steps = _same_workspace(workspace.pk, steps, "steps")
@@ -157,7 +153,7 @@ def insight_update(
 
     With `version` (the `updated_at` the editor saw), the save is refused with InsightChanged when the
     insight changed in between: concurrent edits never silently overwrite each other."""
-    _check_actor(insight.workspace_id, actor)
+    check_editor(insight.workspace_id, actor)
     links = {name: changes.pop(name) for name in LINKS if name in changes}
     unknown = set(changes) - EDITABLE_FIELDS
     if unknown:
@@ -203,7 +199,7 @@ def insight_update(
 @transaction.atomic
 def insight_delete(*, insight: Insight, actor: Membership) -> None:
     """Delete an insight: it leaves every step it was pinned to and every opportunity's evidence."""
-    _check_actor(insight.workspace_id, actor)
+    check_editor(insight.workspace_id, actor)
     used = _used_by_opportunities([insight.pk])
     activity_record(
         workspace=insight.workspace,
@@ -222,7 +218,7 @@ def insights_pin(*, workspace: Workspace, insights: Iterable[Insight], step: Ste
     """Pin these insights onto a step; returns how many were newly pinned (pins that exist are kept).
 
     Set-based: one read of the existing pins, one INSERT of the new ones, one INSERT of their activity."""
-    _check_actor(workspace.pk, actor)
+    check_editor(workspace.pk, actor)
     _same_workspace(workspace.pk, [step], "steps")
     ids = _insight_ids(workspace, insights)
     if not ids:
@@ -252,7 +248,7 @@ def insights_pin(*, workspace: Workspace, insights: Iterable[Insight], step: Ste
 @transaction.atomic
 def insight_unpin(*, insight: Insight, step: Step, actor: Membership) -> None:
     """Take an insight off a step (nothing happens if it was not pinned there)."""
-    _check_actor(insight.workspace_id, actor)
+    check_editor(insight.workspace_id, actor)
     _same_workspace(insight.workspace_id, [step], "steps")
     removed, _ = Insight.steps.through.objects.filter(insight_id=insight.pk, step_id=step.pk).delete()
     if removed:
@@ -271,7 +267,7 @@ def insights_set_status(
     *, workspace: Workspace, insights: Iterable[Insight], status: str, actor: Membership
 ) -> int:
     """Mark these insights validated, rejected or back to hypothesis; returns how many changed."""
-    _check_actor(workspace.pk, actor)
+    check_editor(workspace.pk, actor)
     if status not in Insight.Status.values:
         raise ValidationError({"status": "Choose a valid status."})
     ids = _insight_ids(workspace, insights)
@@ -306,7 +302,7 @@ def insights_set_status(
 @transaction.atomic
 def insights_tag(*, workspace: Workspace, insights: Iterable[Insight], tag: Tag, actor: Membership) -> int:
     """Add a tag to these insights; returns how many did not have it yet."""
-    _check_actor(workspace.pk, actor)
+    check_editor(workspace.pk, actor)
     _same_workspace(workspace.pk, [tag], "tags")
     ids = _insight_ids(workspace, insights)
     if not ids:
@@ -338,7 +334,7 @@ def insights_import(*, workspace: Workspace, actor: Membership, rows: Sequence[I
     A fixed number of statements whatever the number of rows (bulk INSERTs, batched by the database's
     parameter limit): the insights, the three link tables, one check that every linked id is in the
     workspace, and the activity. New insights are nobody's evidence, so no score moves."""
-    _check_actor(workspace.pk, actor)
+    check_editor(workspace.pk, actor)
     if not rows:
         return []
     for row in rows:

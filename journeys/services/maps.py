@@ -28,7 +28,7 @@ from django.db.models import BigIntegerField, Case, F, Max, Model, Value, When
 from django.db.models.functions import Cast
 from django.utils import timezone
 
-from atlas.models import Membership, Role
+from atlas.models import Membership
 from atlas.services import activity_record
 from journeys.models import (
     Channel,
@@ -41,6 +41,7 @@ from journeys.models import (
     StepEmotion,
     Touchpoint,
 )
+from journeys.services.guards import check_editor, check_same_workspace
 from journeys.services.ordering import positions_renumber
 from opportunities.models import Opportunity
 from opportunities.services import opportunity_create, priorities_request_recompute
@@ -85,16 +86,6 @@ def touchpoint_digest(touchpoint: Touchpoint) -> str:
 
 
 # --- checks ---------------------------------------------------------------------------------------------
-
-
-def _check_actor(workspace_id: int, actor: Membership) -> None:
-    if actor.workspace_id != workspace_id or not actor.can(Role.EDITOR):
-        raise ValidationError("Only editors of this workspace may change journey maps.", code="forbidden")
-
-
-def _check_same_workspace(workspace_id: int, *rows: Model | None) -> None:
-    if any(row is not None and row.workspace_id != workspace_id for row in rows):
-        raise ValidationError("That belongs to another workspace.", code="other_workspace")
 
 
 def _clean_name(name: str, what: str) -> str:
@@ -250,7 +241,7 @@ def journey_update(
 ) -> Journey:
     """Set the journey's own fields (name, description, status, owner, primary persona) and, when
     given, its personas. Refused with StaleEdit when the journey changed since `revision`."""
-    _check_actor(journey.workspace_id, actor)
+    check_editor(journey.workspace_id, actor)
     unknown = set(changes) - JOURNEY_FIELDS
     if unknown:
         raise TypeError(f"journey_update() cannot set {', '.join(sorted(unknown))}")
@@ -258,10 +249,10 @@ def journey_update(
         changes["name"] = _clean_name(changes["name"], "journey")
     if "status" in changes and changes["status"] not in Journey.Status.values:
         raise ValidationError({"status": "Choose a valid status."})
-    _check_same_workspace(journey.workspace_id, changes.get("owner"), changes.get("primary_persona"))
+    check_same_workspace(journey.workspace_id, changes.get("owner"), changes.get("primary_persona"))
     personas = None if personas is None else list(personas)
     if personas is not None:
-        _check_same_workspace(journey.workspace_id, *personas)
+        check_same_workspace(journey.workspace_id, *personas)
     _claim_journey(journey, revision)
     before = {name: getattr(journey, name) for name in changes}
     for name, value in changes.items():
@@ -284,7 +275,7 @@ def journey_update(
 def journey_delete(*, journey: Journey, actor: Membership, revision: int) -> None:
     """Delete the journey with its phases, steps, touchpoints and KPIs. Insights and opportunities stay
     in their repositories; they only lose their pins on this journey's steps."""
-    _check_actor(journey.workspace_id, actor)
+    check_editor(journey.workspace_id, actor)
     _claim_journey(journey, revision)
     had_opportunities = Opportunity.steps.through.objects.filter(step__journey=journey).exists()
     activity_record(
@@ -307,7 +298,7 @@ def phase_create(
     *, journey: Journey, actor: Membership, revision: int, name: str, index: int | None = None
 ) -> Phase:
     """A new phase at `index` (default: last). A journey's first phase takes every step it has."""
-    _check_actor(journey.workspace_id, actor)
+    check_editor(journey.workspace_id, actor)
     name = _clean_name(name, "phase")
     _claim_journey(journey, revision)
     layout = _layout(journey)
@@ -333,7 +324,7 @@ def phase_create(
 
 @transaction.atomic
 def phase_rename(*, phase: Phase, actor: Membership, revision: int, name: str) -> Phase:
-    _check_actor(phase.workspace_id, actor)
+    check_editor(phase.workspace_id, actor)
     name = _clean_name(name, "phase")
     _claim_journey(phase.journey, revision)
     old = phase.name
@@ -352,7 +343,7 @@ def phase_rename(*, phase: Phase, actor: Membership, revision: int, name: str) -
 @transaction.atomic
 def phase_move(*, phase: Phase, actor: Membership, revision: int, index: int) -> Phase:
     """Put the phase at `index` among the journey's phases; its steps move with it."""
-    _check_actor(phase.workspace_id, actor)
+    check_editor(phase.workspace_id, actor)
     journey = phase.journey
     _claim_journey(journey, revision)
     layout = _layout(journey)
@@ -412,7 +403,7 @@ def phase_delete(*, phase: Phase, actor: Membership, revision: int, with_steps: 
     """Delete a phase. Its steps move to the phase before it (or after it, or to no phase), unless
     `with_steps`: then they are deleted too, after a snapshot of the journey is saved as a version.
     Insights and opportunities are never deleted; they only lose their pins on deleted steps."""
-    _check_actor(phase.workspace_id, actor)
+    check_editor(phase.workspace_id, actor)
     journey = phase.journey
     _claim_journey(journey, revision)
     layout = _layout(journey)
@@ -465,7 +456,7 @@ def step_create(
     index: int | None = None,
 ) -> Step:
     """A new step in `phase` (None: among the steps without a phase) at `index` (default: last)."""
-    _check_actor(journey.workspace_id, actor)
+    check_editor(journey.workspace_id, actor)
     name = _check_step_changes({"name": name})["name"]
     if phase is not None and phase.journey_id != journey.pk:
         raise ValidationError({"phase": "That phase belongs to another journey."}, code="other_journey")
@@ -496,7 +487,7 @@ def step_create(
 @transaction.atomic
 def step_move(*, step: Step, actor: Membership, revision: int, phase: Phase | None, index: int) -> Step:
     """Put the step in `phase` (None: no phase) at `index` among that phase's other steps."""
-    _check_actor(step.workspace_id, actor)
+    check_editor(step.workspace_id, actor)
     journey = step.journey
     if phase is not None and phase.journey_id != journey.pk:
         raise ValidationError({"phase": "That phase belongs to another journey."}, code="other_journey")
@@ -561,7 +552,7 @@ def step_delete(
     """Delete a step with its touchpoints, persona emotions and KPIs. Its insights and opportunities
     stay; they are only unpinned. Refused with StaleEdit when the journey's structure changed since
     `revision`, or the step's lanes since `step_revision` (deleting must not discard an edit unseen)."""
-    _check_actor(step.workspace_id, actor)
+    check_editor(step.workspace_id, actor)
     journey = step.journey
     _claim_journey(journey, revision)
     if step_revision is not None:
@@ -602,7 +593,7 @@ def step_update(
     """Set lanes of a step (name, goal, actions, thoughts, emotion, frontstage, backstage, moment of
     truth). `digest` is `step_digest(step, changes)` of the values the editor started from: with it, an
     edit on an older revision is still applied when those values did not change in between."""
-    _check_actor(step.workspace_id, actor)
+    check_editor(step.workspace_id, actor)
     changes = _check_step_changes(changes)
     fields = tuple(changes)
 
@@ -639,8 +630,8 @@ def step_persona_emotion_set(
 ) -> StepEmotion | None:
     """Set (or with None clear) how `persona` feels at this step. `based_on` is the score the editor
     saw: an edit on an older revision of the step is applied when that score did not change."""
-    _check_actor(step.workspace_id, actor)
-    _check_same_workspace(step.workspace_id, persona)
+    check_editor(step.workspace_id, actor)
+    check_same_workspace(step.workspace_id, persona)
     if score is not None and score not in EMOTION_RANGE:
         raise ValidationError({"score": "The emotion score is from −2 to +2."}, code="range")
 
@@ -683,7 +674,7 @@ def touchpoint_create(
 ) -> Touchpoint:
     """A new touchpoint, last on the step. Adding overwrites nothing, so no revision is checked; the
     step's revision is raised (its touchpoint lane changed)."""
-    _check_actor(step.workspace_id, actor)
+    check_editor(step.workspace_id, actor)
     name = _check_touchpoint(name, channel)
     Step.objects.filter(pk=step.pk).update(revision=F("revision") + 1)
     top = Touchpoint.objects.filter(step=step).aggregate(top=Max("position"))["top"]
@@ -716,7 +707,7 @@ def touchpoint_update(
 ) -> Touchpoint:
     """Change a touchpoint's name, channel or description. `revision` is its step's; `digest` is
     `touchpoint_digest` of the touchpoint as the editor saw it."""
-    _check_actor(touchpoint.workspace_id, actor)
+    check_editor(touchpoint.workspace_id, actor)
     unknown = set(changes) - set(TOUCHPOINT_FIELDS)
     if unknown:
         raise TypeError(f"touchpoint_update() cannot set {', '.join(sorted(unknown))}")
@@ -751,7 +742,7 @@ def touchpoint_update(
 @transaction.atomic
 def touchpoint_delete(*, touchpoint: Touchpoint, actor: Membership) -> None:
     """Delete a touchpoint (its KPIs go with it)."""
-    _check_actor(touchpoint.workspace_id, actor)
+    check_editor(touchpoint.workspace_id, actor)
     step = touchpoint.step
     Step.objects.filter(pk=step.pk).update(revision=F("revision") + 1)
     activity_record(
@@ -772,8 +763,8 @@ def opportunity_create_from_insight(*, step: Step, insight: Insight, actor: Memb
     """A new opportunity made from a pain point in one action: titled after the insight, with the
     insight as its evidence, addressing the step it is pinned to, and owned by whoever made it (until
     they hand it over)."""
-    _check_actor(step.workspace_id, actor)
-    _check_same_workspace(step.workspace_id, insight)
+    check_editor(step.workspace_id, actor)
+    check_same_workspace(step.workspace_id, insight)
     opportunity = opportunity_create(
         workspace=step.journey.workspace,
         created_by=actor,
